@@ -1,0 +1,38 @@
+//! `add`: elementwise sum. d(a + b) = da + db.
+
+use super::binary::{BinaryOp, apply};
+use crate::array::FloatElement;
+use crate::array::backend::BinaryKernel;
+use crate::testing::OpInfo;
+use crate::trace::Tensor;
+
+/// The addition kernel.
+pub(crate) struct Add;
+
+impl BinaryKernel for Add {
+    const NAME: &'static str = "add";
+    fn float<T: FloatElement>(a: T, b: T) -> T {
+        a + b
+    }
+    const INT: Option<fn(i64, i64) -> i64> = Some(i64::wrapping_add);
+    const BOOL: Option<fn(bool, bool) -> bool> = Some(|a, b| a | b);
+}
+impl BinaryOp for Add {}
+
+/// Elementwise `a + b` with broadcasting and type promotion (`torch.add`). Also the `+`
+/// operator.
+///
+/// ```
+/// # use cotangent::{Tensor, add};
+/// let a = Tensor::from_slice(&[1.0f32, 2.0], &[2]).unwrap();
+/// let b = Tensor::scalar(10.0f32);
+/// assert_eq!(add(&a, &b).to_vec::<f32>(), vec![11.0, 12.0]);
+/// ```
+#[track_caller]
+pub fn add(a: &Tensor, b: &Tensor) -> Tensor {
+    apply::<Add>(a, b)
+}
+
+pub(crate) fn op_info() -> Vec<OpInfo> {
+    vec![OpInfo::binary("add", add, |a, b| a + b)]
+}

@@ -1,0 +1,95 @@
+//! Shared machinery for elementwise binary primitives (add, sub, mul, div, pow, maximum, ...).
+//!
+//! A binary primitive file declares its kernel ([`BinaryKernel`]); [`Binary<K>`] is the
+//! primitive on equal shapes and dtypes, and [`apply`] is the frontend that promotes and
+//! broadcasts first.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use super::frontend::binary_operands;
+use super::{Aval, AvalRef, Primitive};
+use crate::array::backend::{self, BinaryKernel};
+use crate::array::{Array, DType};
+use crate::error::{Error, Result};
+use crate::trace::{Tensor, bind};
+
+/// What a binary primitive file declares beyond its kernel.
+pub(crate) trait BinaryOp: BinaryKernel + Send + Sync {
+    /// Integer (and bool) operands are promoted to the default float dtype first (torch's
+    /// true division: `torch.arange(3) / 2` is float32).
+    const INT_TO_FLOAT: bool = false;
+}
+
+/// The primitive for kernel `K` on equal shapes and dtypes.
+pub(crate) struct Binary<K>(PhantomData<fn() -> K>);
+
+impl<K> Binary<K> {
+    pub(crate) fn new() -> Self {
+        Binary(PhantomData)
+    }
+}
+
+impl<K: BinaryOp> fmt::Debug for Binary<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(K::NAME)
+    }
+}
+
+/// Checks shared by every binary primitive: equal shapes and dtypes (the frontend's job, so
+/// a failure here is an internal error).
+pub(crate) fn equal_avals(op: &'static str, a: AvalRef<'_>, b: AvalRef<'_>) -> Result<()> {
+    if a.shape != b.shape || a.dtype != b.dtype {
+        return Err(Error::op(
+            op,
+            format!(
+                "internal: primitive operands must have equal shapes and dtypes, got {:?} {} and {:?} {}",
+                a.shape, a.dtype, b.shape, b.dtype
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl<K: BinaryOp> Primitive for Binary<K> {
+    fn name(&self) -> &'static str {
+        K::NAME
+    }
+
+    fn shape_rule(&self, inputs: &[AvalRef<'_>]) -> Result<Aval> {
+        let (a, b) = (inputs[0], inputs[1]);
+        equal_avals(K::NAME, a, b)?;
+        let ok = match a.dtype {
+            DType::F32 | DType::F64 => true,
+            DType::I64 => K::INT.is_some(),
+            DType::Bool => K::BOOL.is_some(),
+        };
+        if !ok {
+            return Err(Error::op(
+                K::NAME,
+                format!("not implemented for '{}'; cast the operands with .to_dtype() first", a.dtype),
+            ));
+        }
+        Ok(Aval::new(a.shape, a.dtype))
+    }
+
+    fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
+        backend::binary::<K>(inputs[0], inputs[1])
+    }
+}
+
+/// `K(a, b)` with torch's promotion and broadcasting.
+#[track_caller]
+pub(crate) fn apply<K: BinaryOp>(a: &Tensor, b: &Tensor) -> Tensor {
+    // Fast path: the common case of equal shapes and dtypes needs no frontend work.
+    if a.shape() == b.shape() && a.dtype() == b.dtype() && (a.dtype().is_float() || !K::INT_TO_FLOAT)
+    {
+        return bind(Binary::<K>::new(), &[a, b]);
+    }
+    let mut force = None;
+    if K::INT_TO_FLOAT && !super::frontend::result_type(a, b).is_float() {
+        force = Some(DType::F32);
+    }
+    let (a, b) = binary_operands(K::NAME, a, b, force);
+    bind(Binary::<K>::new(), &[&a, &b])
+}

@@ -1,0 +1,122 @@
+//! `broadcast_in_dim`: place the input's dims at positions `dims` of a larger `shape`,
+//! repeating it along the others (XLA's BroadcastInDim; torch's `expand`/`broadcast_to`).
+//! A view with zero strides: no data moves. Linear; its adjoint sums over the new dims.
+
+use super::frontend::try_broadcast_to;
+use super::{Aval, AvalRef, Primitive};
+use crate::array::{Array, Dims};
+use crate::error::{Error, Result};
+use crate::testing::{OpInfo, RefArray};
+use crate::trace::{Tensor, bind};
+
+/// Broadcast to `shape`, input dim `i` going to output dim `dims[i]`.
+#[derive(Clone, Debug)]
+pub(crate) struct BroadcastInDim {
+    pub(crate) shape: Dims,
+    pub(crate) dims: Dims,
+}
+
+impl Primitive for BroadcastInDim {
+    fn name(&self) -> &'static str {
+        "broadcast_in_dim"
+    }
+
+    fn shape_rule(&self, inputs: &[AvalRef<'_>]) -> Result<Aval> {
+        let x = inputs[0];
+        let increasing = self.dims.windows(2).all(|w| w[0] < w[1]);
+        let fits = self.dims.len() == x.shape.len()
+            && increasing
+            && self.dims.iter().all(|&d| d < self.shape.len())
+            && x.shape.iter().zip(&self.dims).all(|(&n, &d)| n == 1 || n == self.shape[d]);
+        if !fits {
+            return Err(Error::op(
+                "broadcast_in_dim",
+                format!(
+                    "cannot broadcast shape {:?} to {:?} with dims {:?}: each input dim must map \
+                     to an increasing output dim of equal size, or have size 1",
+                    x.shape, self.shape, self.dims
+                ),
+            ));
+        }
+        Ok(Aval { shape: self.shape.clone(), dtype: x.dtype })
+    }
+
+    fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
+        let x = inputs[0];
+        x.with_layout(x.layout().broadcast_in_dim(&self.shape, &self.dims))
+    }
+}
+
+/// `x` broadcast to `shape`, with input dim `i` placed at output dim `dims[i]`.
+#[track_caller]
+pub fn broadcast_in_dim(x: &Tensor, shape: &[usize], dims: &[usize]) -> Tensor {
+    if x.shape() == shape {
+        return x.clone();
+    }
+    bind(BroadcastInDim { shape: shape.into(), dims: dims.into() }, &[x])
+}
+
+/// `x` broadcast to `shape` by numpy's rules (`torch.broadcast_to`).
+///
+/// ```
+/// # use cotangent::Tensor;
+/// let x = Tensor::from_slice(&[1.0f32, 2.0], &[2]).unwrap();
+/// assert_eq!(x.broadcast_to(&[3, 2]).to_vec::<f32>(), vec![1.0, 2.0, 1.0, 2.0, 1.0, 2.0]);
+/// ```
+#[track_caller]
+pub fn broadcast_to(x: &Tensor, shape: &[usize]) -> Tensor {
+    try_broadcast_to("broadcast_to", x, shape).unwrap_or_else(|e| panic!("{e}"))
+}
+
+impl Tensor {
+    /// Broadcast to `shape` (numpy rules); see [`broadcast_to`].
+    #[track_caller]
+    pub fn broadcast_to(&self, shape: &[usize]) -> Tensor {
+        broadcast_to(self, shape)
+    }
+
+    /// torch's `expand`: like `broadcast_to`, where `-1` keeps that dim's size.
+    #[track_caller]
+    pub fn expand(&self, sizes: &[isize]) -> Tensor {
+        let lead = sizes.len().checked_sub(self.dim()).unwrap_or_else(|| {
+            panic!(
+                "expand: the number of sizes provided ({}) must be greater or equal to the number of dimensions in the tensor ({})",
+                sizes.len(),
+                self.dim()
+            )
+        });
+        let shape: Vec<usize> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| match (s, i.checked_sub(lead)) {
+                (-1, Some(j)) => self.shape()[j],
+                (-1, None) => panic!("expand: -1 is not allowed in a leading, non-existing dimension {i}"),
+                (s, _) if s < 0 => panic!("expand: invalid size {s} at dim {i}"),
+                (s, _) => s as usize,
+            })
+            .collect();
+        try_broadcast_to("expand", self, &shape).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Expand to `other`'s shape.
+    #[track_caller]
+    pub fn expand_as(&self, other: &Tensor) -> Tensor {
+        broadcast_to(self, other.shape())
+    }
+}
+
+pub(crate) fn op_info() -> Vec<OpInfo> {
+    vec![OpInfo::new(
+        "broadcast_to",
+        |a| a[0].broadcast_to(&[2, 3, 4]),
+        |r| RefArray::from_fn(&[2, 3, 4], |i| r[0].get_broadcast(i)),
+        |rng| {
+            vec![
+                vec![rng.tensor(&[3, 4], -1.0, 1.0)],
+                vec![rng.tensor(&[3, 1], -1.0, 1.0)],
+                vec![rng.tensor(&[], -1.0, 1.0)],
+                vec![rng.tensor(&[2, 1, 4], -1.0, 1.0)],
+            ]
+        },
+    )]
+}

@@ -1,0 +1,30 @@
+//! `mul`: elementwise product. d(a b) = b da + a db. Also the `*` operator.
+
+use super::binary::{BinaryOp, apply};
+use crate::array::FloatElement;
+use crate::array::backend::BinaryKernel;
+use crate::testing::OpInfo;
+use crate::trace::Tensor;
+
+/// The kernel.
+pub(crate) struct Mul;
+
+impl BinaryKernel for Mul {
+    const NAME: &'static str = "mul";
+    fn float<T: FloatElement>(a: T, b: T) -> T {
+        a * b
+    }
+    const INT: Option<fn(i64, i64) -> i64> = Some(i64::wrapping_mul);
+    const BOOL: Option<fn(bool, bool) -> bool> = Some(|a, b| a & b);
+}
+impl BinaryOp for Mul {}
+
+/// Elementwise `mul` with broadcasting and type promotion (`torch.mul`).
+#[track_caller]
+pub fn mul(a: &Tensor, b: &Tensor) -> Tensor {
+    apply::<Mul>(a, b)
+}
+
+pub(crate) fn op_info() -> Vec<OpInfo> {
+    vec![OpInfo::binary("mul", mul, |a, b| a * b)]
+}

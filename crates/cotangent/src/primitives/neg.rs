@@ -1,0 +1,41 @@
+//! `neg`: elementwise negation. d/dx (-x) = -1. Also unary `-`.
+
+use super::unary::{UnaryOp, apply};
+use crate::array::FloatElement;
+use crate::array::backend::UnaryKernel;
+use crate::testing::OpInfo;
+use crate::trace::Tensor;
+
+/// The negation kernel.
+pub(crate) struct Neg;
+
+impl UnaryKernel for Neg {
+    const NAME: &'static str = "neg";
+    fn float<T: FloatElement>(x: T) -> T {
+        -x
+    }
+    const INT: Option<fn(i64) -> i64> = Some(i64::wrapping_neg);
+}
+impl UnaryOp for Neg {}
+
+/// Elementwise negation (`torch.neg`, unary `-`).
+#[track_caller]
+pub fn neg(x: &Tensor) -> Tensor {
+    assert!(
+        x.dtype() != crate::DType::Bool,
+        "neg: Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `!` operator or the logical_not() function instead."
+    );
+    apply::<Neg>(x)
+}
+
+impl Tensor {
+    /// Elementwise negation; see [`neg`].
+    #[track_caller]
+    pub fn neg(&self) -> Tensor {
+        neg(self)
+    }
+}
+
+pub(crate) fn op_info() -> Vec<OpInfo> {
+    vec![OpInfo::unary("neg", neg, |x| -x)]
+}

@@ -1,0 +1,162 @@
+//! `slice`: the elements `start..limit` with `step` along every dim (XLA's Slice; torch's
+//! basic indexing `x[a:b:c]`, `narrow`, `select`). A view: no data moves. Linear; its adjoint
+//! pads the cotangent with zeros back to the input's shape.
+
+use super::frontend::normalize_dim;
+use super::{Aval, AvalRef, Primitive};
+use crate::array::{Array, Dims};
+use crate::error::{Error, Result};
+use crate::testing::{OpInfo, RefArray};
+use crate::trace::{Tensor, bind};
+
+/// Per-dim `start..limit` with `step` (all already clamped and valid).
+#[derive(Clone, Debug)]
+pub(crate) struct Slice {
+    pub(crate) start: Dims,
+    pub(crate) limit: Dims,
+    pub(crate) step: Dims,
+}
+
+impl Primitive for Slice {
+    fn name(&self) -> &'static str {
+        "slice"
+    }
+
+    fn shape_rule(&self, inputs: &[AvalRef<'_>]) -> Result<Aval> {
+        let x = inputs[0];
+        let r = x.shape.len();
+        let valid = self.start.len() == r
+            && self.limit.len() == r
+            && self.step.len() == r
+            && (0..r).all(|d| {
+                self.step[d] >= 1 && self.start[d] <= self.limit[d] && self.limit[d] <= x.shape[d]
+            });
+        if !valid {
+            return Err(Error::op(
+                "slice",
+                format!(
+                    "start {:?}, limit {:?}, step {:?} do not fit shape {:?}: need \
+                     start <= limit <= size and step >= 1 in every dim",
+                    self.start, self.limit, self.step, x.shape
+                ),
+            ));
+        }
+        let shape = (0..r).map(|d| (self.limit[d] - self.start[d]).div_ceil(self.step[d]));
+        Ok(Aval { shape: shape.collect(), dtype: x.dtype })
+    }
+
+    fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
+        let x = inputs[0];
+        x.with_layout(x.layout().slice(&self.start, &self.limit, &self.step))
+    }
+}
+
+/// `x` restricted to `start..limit` with `step` along every dim (validated by the shape rule).
+#[track_caller]
+pub(crate) fn slice_all(x: &Tensor, start: &[usize], limit: &[usize], step: &[usize]) -> Tensor {
+    let whole = (0..x.dim()).all(|d| start[d] == 0 && limit[d] == x.shape()[d] && step[d] == 1);
+    if whole {
+        return x.clone();
+    }
+    bind(Slice { start: start.into(), limit: limit.into(), step: step.into() }, &[x])
+}
+
+/// Python's slice clamping: negative bounds count from the end, then clamp to `0..=size`.
+fn clamp_bound(b: isize, size: usize) -> usize {
+    let b = if b < 0 { b + size as isize } else { b };
+    b.clamp(0, size as isize) as usize
+}
+
+impl Tensor {
+    /// `x[..., start:end:step, ...]` along `dim` (torch's `x.slice(dim, start, end, step)`);
+    /// bounds are clamped like Python slices, negative bounds count from the end.
+    ///
+    /// ```
+    /// # use cotangent::Tensor;
+    /// let x = Tensor::arange(10);
+    /// assert_eq!(x.slice(0, 1, -1, 3).to_vec::<i64>(), vec![1, 4, 7]);
+    /// ```
+    #[track_caller]
+    pub fn slice(&self, dim: isize, start: isize, end: isize, step: usize) -> Tensor {
+        assert!(step >= 1, "slice: slice step must be positive, got {step}");
+        let d = normalize_dim("slice", dim, self.dim());
+        let size = self.shape()[d];
+        let (s, e) = (clamp_bound(start, size), clamp_bound(end, size));
+        let mut lo: Dims = smallvec::smallvec![0; self.dim()];
+        let mut hi: Dims = self.shape().into();
+        let mut st: Dims = smallvec::smallvec![1; self.dim()];
+        lo[d] = s;
+        hi[d] = e.max(s);
+        st[d] = step;
+        slice_all(self, &lo, &hi, &st)
+    }
+
+    /// `length` elements of `dim` starting at `start` (`torch.narrow`).
+    ///
+    /// # Panics
+    /// If `start + length` exceeds the dim's size, with torch's message.
+    #[track_caller]
+    pub fn narrow(&self, dim: isize, start: isize, length: usize) -> Tensor {
+        let d = normalize_dim("narrow", dim, self.dim());
+        let size = self.shape()[d];
+        let s = if start < 0 { start + size as isize } else { start };
+        assert!(
+            s >= 0 && s as usize + length <= size,
+            "narrow: start ({start}) + length ({length}) exceeds dimension size ({size})."
+        );
+        self.slice(dim, s, s + length as isize, 1)
+    }
+
+    /// The slice at `index` of `dim`, with that dim removed (`torch.select`, `x[i]`).
+    ///
+    /// # Panics
+    /// If `index` is out of range, with torch's message.
+    #[track_caller]
+    pub fn select(&self, dim: isize, index: isize) -> Tensor {
+        let d = normalize_dim("select", dim, self.dim());
+        let size = self.shape()[d] as isize;
+        assert!(
+            index >= -size && index < size,
+            "select: index {index} is out of bounds for dimension {d} with size {size}"
+        );
+        let i = if index < 0 { index + size } else { index };
+        let mut shape: Vec<usize> = self.shape().to_vec();
+        shape.remove(d);
+        super::reshape::reshape_to(&self.slice(d as isize, i, i + 1, 1), &shape)
+    }
+
+    /// The slices along `dim`, each with that dim removed (`torch.unbind`).
+    #[track_caller]
+    pub fn unbind(&self, dim: isize) -> Vec<Tensor> {
+        let d = normalize_dim("unbind", dim, self.dim());
+        (0..self.shape()[d] as isize).map(|i| self.select(d as isize, i)).collect()
+    }
+}
+
+pub(crate) fn op_info() -> Vec<OpInfo> {
+    vec![
+        OpInfo::new(
+            "slice",
+            |a| a[0].slice(1, 1, -1, 2),
+            |r| {
+                let s = &r[0].shape;
+                let n = (s[1].saturating_sub(2)).div_ceil(2);
+                RefArray::from_fn(&[s[0], n, s[2]], |i| r[0].get(&[i[0], 1 + 2 * i[1], i[2]]))
+            },
+            |rng| vec![vec![rng.tensor(&[2, 6, 3], -1.0, 1.0)], vec![rng.tensor(&[3, 7, 2], -1.0, 1.0)]],
+        ),
+        OpInfo::new(
+            "select",
+            |a| a[0].select(-1, -2),
+            |r| {
+                let s = &r[0].shape;
+                RefArray::from_fn(&s[..s.len() - 1], |i| {
+                    let mut idx = i.to_vec();
+                    idx.push(s[s.len() - 1] - 2);
+                    r[0].get(&idx)
+                })
+            },
+            |rng| vec![vec![rng.tensor(&[2, 4, 3], -1.0, 1.0)], vec![rng.tensor(&[5], -1.0, 1.0)]],
+        ),
+    ]
+}

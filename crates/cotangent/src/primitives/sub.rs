@@ -1,0 +1,29 @@
+//! `sub`: elementwise difference. d(a - b) = da - db. Also the `-` operator.
+
+use super::binary::{BinaryOp, apply};
+use crate::array::FloatElement;
+use crate::array::backend::BinaryKernel;
+use crate::testing::OpInfo;
+use crate::trace::Tensor;
+
+/// The kernel.
+pub(crate) struct Sub;
+
+impl BinaryKernel for Sub {
+    const NAME: &'static str = "sub";
+    fn float<T: FloatElement>(a: T, b: T) -> T {
+        a - b
+    }
+    const INT: Option<fn(i64, i64) -> i64> = Some(i64::wrapping_sub);
+}
+impl BinaryOp for Sub {}
+
+/// Elementwise `sub` with broadcasting and type promotion (`torch.sub`).
+#[track_caller]
+pub fn sub(a: &Tensor, b: &Tensor) -> Tensor {
+    apply::<Sub>(a, b)
+}
+
+pub(crate) fn op_info() -> Vec<OpInfo> {
+    vec![OpInfo::binary("sub", sub, |a, b| a - b)]
+}
