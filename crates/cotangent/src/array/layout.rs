@@ -233,7 +233,7 @@ mod tests {
     fn reshape_of_transposed_needs_copy() {
         let l = Layout::contiguous(&[2, 3]).permute(&[1, 0]);
         assert!(l.reshape(&[6]).is_none());
-        assert_eq!(l.reshape(&[3, 2, 1]).unwrap().strides(), &[1, 3, 1]);
+        assert_eq!(l.reshape(&[3, 2, 1]).unwrap().offsets(), l.offsets());
         assert_eq!(l.reshape(&[3, 1, 2]).unwrap().offsets(), l.offsets());
     }
 
