@@ -1,5 +1,6 @@
 //! `+ - * /` and unary `-` on tensors and scalars, by reference or by value, with torch's
-//! type promotion (a Rust `f64` is a Python float, an `i64` a Python int).
+//! type promotion (a Rust `f64` is a Python float, an `i64` a Python int). There is no `f32`
+//! scalar form: with one float impl, a literal like `2.0` needs no annotation.
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
@@ -43,7 +44,6 @@ macro_rules! binary_operator {
             }
         }
         binary_operator!(@scalar $trait, $method, $func, f64, true);
-        binary_operator!(@scalar $trait, $method, $func, f32, true);
         binary_operator!(@scalar $trait, $method, $func, i64, false);
     };
     (@scalar $trait:ident, $method:ident, $func:path, $s:ty, $is_float:expr) => {
