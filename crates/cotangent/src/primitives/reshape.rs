@@ -62,7 +62,16 @@ pub fn try_infer_shape(op: &'static str, shape: &[isize], numel: usize) -> Resul
     }
     let mut out: Dims = shape.iter().map(|&s| s.max(0) as usize).collect();
     if let Some(i) = infer {
-        if known == 0 || numel % known != 0 {
+        if known == 0 {
+            return Err(Error::op(
+                op,
+                format!(
+                    "cannot reshape tensor of 0 elements into shape {shape:?} because the \
+                     unspecified dimension size -1 can be any value and is ambiguous"
+                ),
+            ));
+        }
+        if numel % known != 0 {
             return Err(Error::op(op, format!("shape '{shape:?}' is invalid for input of size {numel}")));
         }
         out[i] = numel / known;
