@@ -1,5 +1,7 @@
 //! `add`: elementwise sum. d(a + b) = da + db.
 
+use super::rules::add_opt;
+use super::{Residuals, Save};
 use super::binary::{BinaryOp, apply};
 use crate::array::FloatElement;
 use crate::array::backend::BinaryKernel;
@@ -17,7 +19,15 @@ impl BinaryKernel for Add {
     const INT: Option<fn(i64, i64) -> i64> = Some(i64::wrapping_add);
     const BOOL: Option<fn(bool, bool) -> bool> = Some(|a, b| a | b);
 }
-impl BinaryOp for Add {}
+impl BinaryOp for Add {
+    const SAVE: Save = Save::NOTHING;
+    fn jvp(_: &Tensor, _: &Tensor, _: &Tensor, a_dot: Option<&Tensor>, b_dot: Option<&Tensor>) -> Option<Tensor> {
+        add_opt(a_dot.cloned(), b_dot.cloned())
+    }
+    fn vjp(_: &Residuals, out_bar: &Tensor, needed: &[bool]) -> [Option<Tensor>; 2] {
+        [needed[0].then(|| out_bar.clone()), needed[1].then(|| out_bar.clone())]
+    }
+}
 
 /// Elementwise `a + b` with broadcasting and type promotion (`torch.add`). Also the `+`
 /// operator.

@@ -8,7 +8,8 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use super::frontend::binary_operands;
-use super::{Aval, AvalRef, Primitive};
+use super::rules::vmap_elementwise;
+use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend::{self, BinaryKernel};
 use crate::array::{Array, DType};
 use crate::error::{Error, Result};
@@ -19,6 +20,13 @@ pub(crate) trait BinaryOp: BinaryKernel + Send + Sync {
     /// Integer (and bool) operands are promoted to the default float dtype first (torch's
     /// true division: `torch.arange(3) / 2` is float32).
     const INT_TO_FLOAT: bool = false;
+    /// What `vjp` reads (inputs `[a, b]`, output).
+    const SAVE: Save;
+    /// Tangent of the output from the operands' tangents (`None` = zero).
+    fn jvp(a: &Tensor, b: &Tensor, out: &Tensor, a_dot: Option<&Tensor>, b_dot: Option<&Tensor>)
+    -> Option<Tensor>;
+    /// Cotangents of `[a, b]` where `needed`.
+    fn vjp(res: &Residuals, out_bar: &Tensor, needed: &[bool]) -> [Option<Tensor>; 2];
 }
 
 /// The primitive for kernel `K` on equal shapes and dtypes.
@@ -26,6 +34,12 @@ pub(crate) struct Binary<K>(PhantomData<fn() -> K>);
 
 impl<K> Binary<K> {
     pub(crate) fn new() -> Self {
+        Binary(PhantomData)
+    }
+}
+
+impl<K> Clone for Binary<K> {
+    fn clone(&self) -> Self {
         Binary(PhantomData)
     }
 }
@@ -75,6 +89,22 @@ impl<K: BinaryOp> Primitive for Binary<K> {
 
     fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
         backend::binary::<K>(inputs[0], inputs[1])
+    }
+
+    fn jvp(&self, primals: &[Tensor], output: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor> {
+        K::jvp(&primals[0], &primals[1], output, tangents[0].as_ref(), tangents[1].as_ref())
+    }
+
+    fn saves(&self) -> Save {
+        K::SAVE
+    }
+
+    fn vjp(&self, res: &Residuals, cotangent: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>> {
+        K::vjp(res, cotangent, needed).into()
+    }
+
+    fn vmap(&self, inputs: &[Tensor], axes: &[Option<usize>], size: usize) -> (Tensor, Option<usize>) {
+        vmap_elementwise(inputs, axes, size, |x| bind(Binary::<K>::new(), &[&x[0], &x[1]]))
     }
 }
 

@@ -3,7 +3,8 @@
 //! A view with zero strides: no data moves. Linear; its adjoint sums over the new dims.
 
 use super::frontend::try_broadcast_to;
-use super::{Aval, AvalRef, Primitive};
+use super::rules::batch_at_front;
+use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::{Array, Dims};
 use crate::error::{Error, Result};
 use crate::testing::{OpInfo, RefArray};
@@ -44,6 +45,35 @@ impl Primitive for BroadcastInDim {
     fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
         let x = inputs[0];
         x.with_layout(x.layout().broadcast_in_dim(&self.shape, &self.dims))
+    }
+
+
+    fn jvp(&self, _: &[Tensor], _: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor> {
+        tangents[0].as_ref().map(|t| bind(self.clone(), &[t]))
+    }
+
+    fn saves(&self) -> Save {
+        Save::NOTHING
+    }
+
+    fn vjp(&self, res: &Residuals, cotangent: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+        // Sum over the new dims and over input dims of size 1 that were expanded.
+        let in_shape = res.shape(0);
+        let summed: Vec<usize> = (0..self.shape.len())
+            .filter(|d| match self.dims.iter().position(|x| x == d) {
+                None => true,
+                Some(i) => in_shape[i] == 1 && self.shape[*d] != 1,
+            })
+            .collect();
+        let reduced = super::reduce_sum::reduce_sum(cotangent, &summed);
+        vec![Some(super::reshape::reshape_to(&reduced, in_shape))]
+    }
+
+    fn vmap(&self, inputs: &[Tensor], axes: &[Option<usize>], size: usize) -> (Tensor, Option<usize>) {
+        let x = batch_at_front(&inputs[0], axes[0], size);
+        let shape = std::iter::once(size).chain(self.shape.iter().copied()).collect();
+        let dims = std::iter::once(0).chain(self.dims.iter().map(|&d| d + 1)).collect();
+        (bind(BroadcastInDim { shape, dims }, &[&x]), Some(0))
     }
 }
 

@@ -2,7 +2,7 @@
 //! it is the identity to every transform. It exists so users (and benchmarks) can choose
 //! when a strided view is materialised.
 
-use super::{Aval, AvalRef, Primitive};
+use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::Array;
 use crate::array::backend;
 use crate::error::Result;
@@ -24,6 +24,23 @@ impl Primitive for Contiguous {
 
     fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
         backend::contiguous(inputs[0])
+    }
+
+
+    fn jvp(&self, _: &[Tensor], _: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor> {
+        tangents[0].clone()
+    }
+
+    fn saves(&self) -> Save {
+        Save::NOTHING
+    }
+
+    fn vjp(&self, _: &Residuals, cotangent: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+        vec![Some(cotangent.clone())]
+    }
+
+    fn vmap(&self, inputs: &[Tensor], axes: &[Option<usize>], _: usize) -> (Tensor, Option<usize>) {
+        (bind(Contiguous, &[&inputs[0]]), axes[0])
     }
 }
 

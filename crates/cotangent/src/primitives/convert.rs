@@ -2,7 +2,7 @@
 //! to integers truncate toward zero; anything to bool is `!= 0`). Linear between float
 //! types; its adjoint converts the cotangent back.
 
-use super::{Aval, AvalRef, Primitive};
+use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend;
 use crate::array::{Array, DType};
 use crate::error::Result;
@@ -26,6 +26,26 @@ impl Primitive for Convert {
 
     fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
         backend::cast(inputs[0], self.dtype)
+    }
+
+
+    fn jvp(&self, primals: &[Tensor], _: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor> {
+        // Only float-to-float conversions carry a derivative.
+        let float = primals[0].dtype().is_float() && self.dtype.is_float();
+        tangents[0].as_ref().filter(|_| float).map(|t| t.to_dtype(self.dtype))
+    }
+
+    fn saves(&self) -> Save {
+        Save::NOTHING
+    }
+
+    fn vjp(&self, res: &Residuals, cotangent: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+        let float = res.dtype(0).is_float() && self.dtype.is_float();
+        vec![float.then(|| cotangent.to_dtype(res.dtype(0)))]
+    }
+
+    fn vmap(&self, inputs: &[Tensor], axes: &[Option<usize>], _: usize) -> (Tensor, Option<usize>) {
+        (inputs[0].to_dtype(self.dtype), axes[0])
     }
 }
 

@@ -1,5 +1,6 @@
 //! `div`: elementwise true division (integers divide as floats, as in torch). d(a / b) = da / b - a db / b². Also the `/` operator.
 
+use super::{Residuals, Save};
 use super::binary::{BinaryOp, apply};
 use crate::array::FloatElement;
 use crate::array::backend::BinaryKernel;
@@ -18,6 +19,22 @@ impl BinaryKernel for Div {
 }
 impl BinaryOp for Div {
     const INT_TO_FLOAT: bool = true;
+    const SAVE: Save = Save { inputs: 0b10, output: true };
+    fn jvp(_: &Tensor, b: &Tensor, out: &Tensor, a_dot: Option<&Tensor>, b_dot: Option<&Tensor>) -> Option<Tensor> {
+        // d(a / b) = (da - (a / b) db) / b
+        let num = match (a_dot, b_dot) {
+            (Some(a), Some(t)) => a - &(out * t),
+            (Some(a), None) => a.clone(),
+            (None, Some(t)) => -(out * t),
+            (None, None) => return None,
+        };
+        Some(&num / b)
+    }
+    fn vjp(res: &Residuals, out_bar: &Tensor, needed: &[bool]) -> [Option<Tensor>; 2] {
+        let a_bar = out_bar / res.input(1);
+        let b_bar = needed[1].then(|| -(&a_bar * res.output()));
+        [needed[0].then_some(a_bar), b_bar]
+    }
 }
 
 /// Elementwise `div` with broadcasting and type promotion (`torch.div`).

@@ -14,11 +14,14 @@
 //! `transpose.rs` (structural), and add one line to the `primitives!` list below.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::array::{Array, DType, Dims};
 use crate::error::Result;
+use crate::trace::Tensor;
 
 pub mod frontend;
+pub(crate) mod rules;
 pub(crate) mod binary;
 pub(crate) mod unary;
 
@@ -47,8 +50,92 @@ impl Aval {
     }
 }
 
-/// One primitive operation. There are no default method bodies: a primitive states every
-/// rule, so a missing one is a compile error.
+/// What a reverse-mode graph node keeps alive for its primitive's `vjp` rule. Rules declare
+/// only what they read (`exp` keeps its output, `add` nothing), so reverse mode holds no more
+/// memory than the backward pass needs. Input shapes and dtypes are always kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Save {
+    /// Bit `i` set: keep input `i`.
+    pub inputs: u32,
+    /// Keep the output.
+    pub output: bool,
+}
+
+impl Save {
+    /// Keep nothing (linear primitives whose adjoint needs only shapes).
+    pub const NOTHING: Save = Save { inputs: 0, output: false };
+    /// Keep every input.
+    pub const INPUTS: Save = Save { inputs: u32::MAX, output: false };
+    /// Keep the output only.
+    pub const OUTPUT: Save = Save { inputs: 0, output: true };
+    /// Keep the inputs at these positions.
+    pub const fn inputs(positions: &[usize]) -> Save {
+        let mut mask = 0u32;
+        let mut i = 0;
+        while i < positions.len() {
+            mask |= 1 << positions[i];
+            i += 1;
+        }
+        Save { inputs: mask, output: false }
+    }
+}
+
+/// The values a `vjp` rule reads, as declared by its [`Save`].
+pub struct Residuals {
+    pub(crate) inputs: Vec<Option<Tensor>>,
+    pub(crate) output: Option<Tensor>,
+    pub(crate) shapes: Vec<Dims>,
+    pub(crate) dtypes: Vec<DType>,
+}
+
+impl Residuals {
+    /// Keep what `save` asks for.
+    pub(crate) fn capture(save: Save, inputs: &[Tensor], output: &Tensor) -> Residuals {
+        Residuals {
+            inputs: inputs
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (save.inputs >> i.min(31) & 1 == 1).then(|| x.clone()))
+                .collect(),
+            output: save.output.then(|| output.clone()),
+            shapes: inputs.iter().map(|x| x.shape().into()).collect(),
+            dtypes: inputs.iter().map(|x| x.dtype()).collect(),
+        }
+    }
+
+    /// Input `i`, which the rule declared in its `saves()`.
+    #[track_caller]
+    pub fn input(&self, i: usize) -> &Tensor {
+        self.inputs[i].as_ref().expect("internal: vjp rule reads an input its saves() did not declare")
+    }
+
+    /// The output, which the rule declared in its `saves()`.
+    #[track_caller]
+    pub fn output(&self) -> &Tensor {
+        self.output.as_ref().expect("internal: vjp rule reads the output its saves() did not declare")
+    }
+
+    /// Shape of input `i`.
+    pub fn shape(&self, i: usize) -> &[usize] {
+        &self.shapes[i]
+    }
+
+    /// Dtype of input `i`.
+    pub fn dtype(&self, i: usize) -> DType {
+        self.dtypes[i]
+    }
+}
+
+/// One primitive operation together with every rule the system knows about it. There are no
+/// default method bodies: a primitive states every rule, so a missing one is a compile error.
+///
+/// Rules are written with the public `Tensor` ops only, never with buffers, so a rule is
+/// itself differentiable and batchable: that is what makes `grad(grad(f))`, `jacfwd(jacrev(f))`
+/// and `vmap(grad(f))` work with no special code.
+///
+/// Note [Symbolic zeros]: a tangent or cotangent of `None` is a zero that was never built.
+/// Rules skip it (never `zeros_like` just to add it); zeros are materialised only at the API
+/// boundary.
 pub trait Primitive: fmt::Debug + Send + Sync + 'static {
     /// The op's name as torch users know it (`"sin"`, `"matmul"`), used in messages.
     fn name(&self) -> &'static str;
@@ -57,6 +144,30 @@ pub trait Primitive: fmt::Debug + Send + Sync + 'static {
     fn shape_rule(&self, inputs: &[AvalRef<'_>]) -> Result<Aval>;
     /// The output on concrete arrays whose avals passed `shape_rule`, which gave `out`.
     fn eval(&self, inputs: &[&Array], out: &Aval) -> Array;
+    /// Forward mode: the output's tangent from the inputs' tangents (`None` = zero), or
+    /// `None` if it is zero. `output` is the primal output, for rules that reuse it.
+    fn jvp(&self, primals: &[Tensor], output: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor>;
+    /// What reverse mode must keep for `vjp`.
+    fn saves(&self) -> Save;
+    /// Reverse mode: each input's cotangent from the output's, for the inputs with
+    /// `needed[i]` (others get `None`, as do inputs whose cotangent is zero).
+    fn vjp(&self, residuals: &Residuals, cotangent: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>>;
+    /// Batching: the output and its batch axis from inputs whose batch axes are `axes`
+    /// (`None` = unbatched; at least one is batched) and the batch `size`. Never loops over
+    /// the batch.
+    fn vmap(&self, inputs: &[Tensor], axes: &[Option<usize>], size: usize) -> (Tensor, Option<usize>);
+}
+
+/// A primitive that can be stored in a reverse-mode graph (any `Primitive + Clone`).
+pub trait DynPrimitive: Primitive {
+    /// A shared copy for the graph.
+    fn to_arc(&self) -> Arc<dyn DynPrimitive>;
+}
+
+impl<P: Primitive + Clone> DynPrimitive for P {
+    fn to_arc(&self) -> Arc<dyn DynPrimitive> {
+        Arc::new(self.clone())
+    }
 }
 
 /// The registry: one line per primitive module. Each module re-exports its public ops and

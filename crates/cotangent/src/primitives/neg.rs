@@ -1,6 +1,7 @@
 //! `neg`: elementwise negation. d/dx (-x) = -1. Also unary `-`.
 
-use super::unary::{UnaryOp, apply};
+use super::Save;
+use super::unary::{Point, UnaryOp, apply};
 use crate::array::FloatElement;
 use crate::array::backend::UnaryKernel;
 use crate::testing::OpInfo;
@@ -16,7 +17,13 @@ impl UnaryKernel for Neg {
     }
     const INT: Option<fn(i64) -> i64> = Some(i64::wrapping_neg);
 }
-impl UnaryOp for Neg {}
+impl UnaryOp for Neg {
+    const SAVE: Save = Save::NOTHING;
+    fn df(_: &Point<'_>) -> Option<Tensor> {
+        unreachable!("neg is linear")
+    }
+    const LINEAR: Option<fn(&Tensor) -> Tensor> = Some(neg);
+}
 
 /// Elementwise negation (`torch.neg`, unary `-`).
 #[track_caller]

@@ -2,7 +2,9 @@
 //! the cotangent back over the summed axes.
 
 use super::frontend::{keepdim_shape, reduction_axes};
-use super::{Aval, AvalRef, Primitive};
+use super::broadcast_in_dim::broadcast_in_dim;
+use super::rules::batch_at_front;
+use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend::{self, ReduceOp};
 use crate::array::{Array, DType, Dims};
 use crate::error::{Error, Result};
@@ -38,6 +40,27 @@ impl Primitive for ReduceSum {
 
     fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
         backend::reduce(inputs[0], &self.axes, ReduceOp::Sum)
+    }
+
+
+    fn jvp(&self, _: &[Tensor], _: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor> {
+        tangents[0].as_ref().map(|t| bind(self.clone(), &[t]))
+    }
+
+    fn saves(&self) -> Save {
+        Save::NOTHING
+    }
+
+    fn vjp(&self, res: &Residuals, cotangent: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+        let shape = res.shape(0);
+        let kept: Vec<usize> = (0..shape.len()).filter(|d| !self.axes.contains(d)).collect();
+        vec![Some(broadcast_in_dim(cotangent, shape, &kept))]
+    }
+
+    fn vmap(&self, inputs: &[Tensor], axes: &[Option<usize>], size: usize) -> (Tensor, Option<usize>) {
+        let x = batch_at_front(&inputs[0], axes[0], size);
+        let shifted = self.axes.iter().map(|&a| a + 1).collect();
+        (bind(ReduceSum { axes: shifted }, &[&x]), Some(0))
     }
 }
 

@@ -3,7 +3,8 @@
 //! reshapes back.
 
 use super::frontend::normalize_dim;
-use super::{Aval, AvalRef, Primitive};
+use super::rules::batch_at_front;
+use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend;
 use crate::array::{Array, Dims};
 use crate::error::{Error, Result};
@@ -43,6 +44,25 @@ impl Primitive for Reshape {
                 c.with_layout(layout)
             }
         }
+    }
+
+
+    fn jvp(&self, _: &[Tensor], _: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor> {
+        tangents[0].as_ref().map(|t| bind(self.clone(), &[t]))
+    }
+
+    fn saves(&self) -> Save {
+        Save::NOTHING
+    }
+
+    fn vjp(&self, res: &Residuals, cotangent: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+        vec![Some(reshape_to(cotangent, res.shape(0)))]
+    }
+
+    fn vmap(&self, inputs: &[Tensor], axes: &[Option<usize>], size: usize) -> (Tensor, Option<usize>) {
+        let x = batch_at_front(&inputs[0], axes[0], size);
+        let shape = std::iter::once(size).chain(self.shape.iter().copied()).collect();
+        (bind(Reshape { shape }, &[&x]), Some(0))
     }
 }
 

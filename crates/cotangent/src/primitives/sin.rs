@@ -1,6 +1,7 @@
 //! `sin`: elementwise sine. d/dx sin x = cos x.
 
-use super::unary::{UnaryOp, apply};
+use super::Save;
+use super::unary::{Point, UnaryOp, apply};
 use crate::array::FloatElement;
 use crate::array::backend::UnaryKernel;
 use crate::testing::OpInfo;
@@ -15,7 +16,12 @@ impl UnaryKernel for Sin {
         x.sin()
     }
 }
-impl UnaryOp for Sin {}
+impl UnaryOp for Sin {
+    const SAVE: Save = Save::inputs(&[0]);
+    fn df(p: &Point<'_>) -> Option<Tensor> {
+        Some(p.x().cos())
+    }
+}
 
 /// Elementwise sine (`torch.sin`). Integer inputs are promoted to `f32`.
 ///

@@ -3,7 +3,8 @@
 //! pads the cotangent with zeros back to the input's shape.
 
 use super::frontend::normalize_dim;
-use super::{Aval, AvalRef, Primitive};
+use super::rules::batch_at_front;
+use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::{Array, Dims};
 use crate::error::{Error, Result};
 use crate::testing::{OpInfo, RefArray};
@@ -48,6 +49,27 @@ impl Primitive for Slice {
     fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
         let x = inputs[0];
         x.with_layout(x.layout().slice(&self.start, &self.limit, &self.step))
+    }
+
+
+    fn jvp(&self, _: &[Tensor], _: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor> {
+        tangents[0].as_ref().map(|t| bind(self.clone(), &[t]))
+    }
+
+    fn saves(&self) -> Save {
+        Save::NOTHING
+    }
+
+    fn vjp(&self, res: &Residuals, cotangent: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+        vec![Some(unslice(cotangent, res.shape(0), &self.start, &self.step))]
+    }
+
+    fn vmap(&self, inputs: &[Tensor], axes: &[Option<usize>], size: usize) -> (Tensor, Option<usize>) {
+        let x = batch_at_front(&inputs[0], axes[0], size);
+        let start = std::iter::once(0).chain(self.start.iter().copied()).collect();
+        let limit = std::iter::once(size).chain(self.limit.iter().copied()).collect();
+        let step = std::iter::once(1).chain(self.step.iter().copied()).collect();
+        (bind(Slice { start, limit, step }, &[&x]), Some(0))
     }
 }
 
@@ -159,4 +181,41 @@ pub(crate) fn op_info() -> Vec<OpInfo> {
             |rng| vec![vec![rng.tensor(&[2, 4, 3], -1.0, 1.0)], vec![rng.tensor(&[5], -1.0, 1.0)]],
         ),
     ]
+}
+
+/// The adjoint of a slice: `ct` placed at positions `start + step * i` of a zero tensor of
+/// `shape`, built from pads and reshapes so it stays differentiable and batchable.
+pub(crate) fn unslice(ct: &Tensor, shape: &[usize], start: &[usize], step: &[usize]) -> Tensor {
+    let mut out = ct.clone();
+    for d in 0..shape.len() {
+        let m = out.shape()[d];
+        if m == shape[d] {
+            continue;
+        }
+        if m == 0 {
+            let mut s = out.shape().to_vec();
+            s[d] = shape[d];
+            return Tensor::zeros_dtype(&s, ct.dtype());
+        }
+        if step[d] > 1 {
+            // Interleave step - 1 zeros after each element: [.., m, 1, ..] -> [.., m, step, ..].
+            let widened = pad_dim(&out.unsqueeze(d as isize + 1), d + 1, 0, step[d] - 1);
+            let mut s = out.shape().to_vec();
+            s[d] = m * step[d];
+            out = super::reshape::reshape_to(&widened, &s).narrow(d as isize, 0, (m - 1) * step[d] + 1);
+        }
+        let after = shape[d] - start[d] - out.shape()[d];
+        out = pad_dim(&out, d, start[d], after);
+    }
+    out
+}
+
+/// Zero-pad dim `d` with `before` and `after` elements.
+fn pad_dim(x: &Tensor, d: usize, before: usize, after: usize) -> Tensor {
+    // F.pad lists (left, right) pairs from the last dim backwards.
+    let mut pads = vec![0isize; 2 * (x.dim() - d)];
+    let k = 2 * (x.dim() - 1 - d);
+    pads[k] = before as isize;
+    pads[k + 1] = after as isize;
+    super::pad::pad(x, &pads, 0.0)
 }

@@ -1,5 +1,6 @@
 //! `sub`: elementwise difference. d(a - b) = da - db. Also the `-` operator.
 
+use super::{Residuals, Save};
 use super::binary::{BinaryOp, apply};
 use crate::array::FloatElement;
 use crate::array::backend::BinaryKernel;
@@ -16,7 +17,20 @@ impl BinaryKernel for Sub {
     }
     const INT: Option<fn(i64, i64) -> i64> = Some(i64::wrapping_sub);
 }
-impl BinaryOp for Sub {}
+impl BinaryOp for Sub {
+    const SAVE: Save = Save::NOTHING;
+    fn jvp(_: &Tensor, _: &Tensor, _: &Tensor, a_dot: Option<&Tensor>, b_dot: Option<&Tensor>) -> Option<Tensor> {
+        match (a_dot, b_dot) {
+            (Some(a), Some(b)) => Some(a - b),
+            (Some(a), None) => Some(a.clone()),
+            (None, Some(b)) => Some(-b),
+            (None, None) => None,
+        }
+    }
+    fn vjp(_: &Residuals, out_bar: &Tensor, needed: &[bool]) -> [Option<Tensor>; 2] {
+        [needed[0].then(|| out_bar.clone()), needed[1].then(|| -out_bar)]
+    }
+}
 
 /// Elementwise `sub` with broadcasting and type promotion (`torch.sub`).
 #[track_caller]

@@ -2,7 +2,8 @@
 //! Linear; its adjoint is the inverse permutation.
 
 use super::frontend::{normalize_dim, try_normalize_dim};
-use super::{Aval, AvalRef, Primitive};
+use super::rules::batch_at_front;
+use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::{Array, Dims};
 use crate::error::{Error, Result};
 use crate::testing::{OpInfo, RefArray};
@@ -42,6 +43,29 @@ impl Primitive for Transpose {
     fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
         let x = inputs[0];
         x.with_layout(x.layout().permute(&self.perm))
+    }
+
+
+    fn jvp(&self, _: &[Tensor], _: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor> {
+        tangents[0].as_ref().map(|t| bind(self.clone(), &[t]))
+    }
+
+    fn saves(&self) -> Save {
+        Save::NOTHING
+    }
+
+    fn vjp(&self, _: &Residuals, cotangent: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+        let mut inverse: Dims = smallvec::smallvec![0; self.perm.len()];
+        for (i, &p) in self.perm.iter().enumerate() {
+            inverse[p] = i;
+        }
+        vec![Some(bind(Transpose { perm: inverse }, &[cotangent]))]
+    }
+
+    fn vmap(&self, inputs: &[Tensor], axes: &[Option<usize>], size: usize) -> (Tensor, Option<usize>) {
+        let x = batch_at_front(&inputs[0], axes[0], size);
+        let perm = std::iter::once(0).chain(self.perm.iter().map(|&p| p + 1)).collect();
+        (bind(Transpose { perm }, &[&x]), Some(0))
     }
 }
 

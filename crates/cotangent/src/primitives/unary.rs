@@ -7,16 +7,47 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use super::{Aval, AvalRef, Primitive};
+use super::rules::vmap_elementwise;
+use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend::{self, UnaryKernel};
 use crate::array::{Array, DType};
 use crate::error::{Error, Result};
 use crate::trace::{Tensor, bind};
 
-/// What an elementwise unary primitive file declares beyond its kernel.
+/// The input `x` and output `y` at which a derivative is evaluated; each is present if the
+/// op's `SAVE` asks for it (forward mode always has both).
+pub(crate) struct Point<'a> {
+    x: Option<&'a Tensor>,
+    y: Option<&'a Tensor>,
+}
+
+impl Point<'_> {
+    /// The input (declared in `SAVE`).
+    #[track_caller]
+    pub(crate) fn x(&self) -> &Tensor {
+        self.x.expect("internal: derivative reads x but SAVE does not keep the input")
+    }
+
+    /// The output (declared in `SAVE`).
+    #[track_caller]
+    pub(crate) fn y(&self) -> &Tensor {
+        self.y.expect("internal: derivative reads y but SAVE does not keep the output")
+    }
+}
+
+/// What an elementwise unary primitive file declares beyond its kernel: its derivative.
+/// `jvp = t * df`, `vjp = ct * df` and the batching rule follow (see [`Unary`]).
 pub(crate) trait UnaryOp: UnaryKernel + Send + Sync {
     /// Shown by `Debug`.
     const DEBUG_NAME: &'static str = Self::NAME;
+    /// What `df` reads: `Save::inputs(&[0])` for x, `Save::OUTPUT` for y.
+    const SAVE: Save;
+    /// The derivative dy/dx at the point, or `None` where it is zero everywhere
+    /// (sign, floor). Written with public ops, so it is differentiable again.
+    fn df(p: &Point<'_>) -> Option<Tensor>;
+    /// For linear ops (neg): the op itself, used on tangents and (being self-adjoint)
+    /// cotangents instead of multiplying by `df`.
+    const LINEAR: Option<fn(&Tensor) -> Tensor> = None;
 }
 
 /// The primitive for kernel `K`: same shape and dtype out as in.
@@ -24,6 +55,12 @@ pub(crate) struct Unary<K>(PhantomData<fn() -> K>);
 
 impl<K> Unary<K> {
     pub(crate) fn new() -> Self {
+        Unary(PhantomData)
+    }
+}
+
+impl<K> Clone for Unary<K> {
+    fn clone(&self) -> Self {
         Unary(PhantomData)
     }
 }
@@ -57,6 +94,33 @@ impl<K: UnaryOp> Primitive for Unary<K> {
 
     fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
         backend::unary::<K>(inputs[0])
+    }
+
+    fn jvp(&self, primals: &[Tensor], output: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor> {
+        let t = tangents[0].as_ref()?;
+        if let Some(linear) = K::LINEAR {
+            return Some(linear(t));
+        }
+        K::df(&Point { x: Some(&primals[0]), y: Some(output) }).map(|d| t * &d)
+    }
+
+    fn saves(&self) -> Save {
+        K::SAVE
+    }
+
+    fn vjp(&self, res: &Residuals, cotangent: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>> {
+        if !needed[0] {
+            return vec![None];
+        }
+        if let Some(linear) = K::LINEAR {
+            return vec![Some(linear(cotangent))];
+        }
+        let p = Point { x: res.inputs[0].as_ref(), y: res.output.as_ref() };
+        vec![K::df(&p).map(|d| cotangent * &d)]
+    }
+
+    fn vmap(&self, inputs: &[Tensor], axes: &[Option<usize>], size: usize) -> (Tensor, Option<usize>) {
+        vmap_elementwise(inputs, axes, size, |x| bind(Unary::<K>::new(), &[&x[0]]))
     }
 }
 

@@ -167,6 +167,10 @@ pub struct OpInfo {
     pub out_dtype: Option<DType>,
     /// Also run on transposed/sliced/expanded views of each input.
     pub views: bool,
+    /// Checks known to fail, with the reason; the suite fails if a declared gap passes.
+    pub gaps: Vec<(&'static str, &'static str)>,
+    /// Skip the transform checks (ops with integer or bool outputs, random ops).
+    pub no_transforms: bool,
 }
 
 impl OpInfo {
@@ -185,6 +189,8 @@ impl OpInfo {
             dtypes: vec![DType::F32, DType::F64],
             out_dtype: None,
             views: true,
+            gaps: Vec::new(),
+            no_transforms: false,
         }
     }
 
@@ -258,9 +264,25 @@ impl OpInfo {
         self
     }
 
-    /// The output has this dtype whatever the input dtype.
+    /// The output has this dtype whatever the input dtype. A non-float output has no
+    /// derivative, so the transform checks are skipped for it.
     pub fn out_dtype(mut self, dtype: DType) -> OpInfo {
         self.out_dtype = Some(dtype);
+        if !dtype.is_float() {
+            self.no_transforms = true;
+        }
+        self
+    }
+
+    /// Declare a known gap: `check` (e.g. `"vjp_of_vjp"`) fails for this op, because `why`.
+    pub fn gap(mut self, check: &'static str, why: &'static str) -> OpInfo {
+        self.gaps.push((check, why));
+        self
+    }
+
+    /// Skip the transform checks (only the evaluation is checked).
+    pub fn no_transforms(mut self) -> OpInfo {
+        self.no_transforms = true;
         self
     }
 

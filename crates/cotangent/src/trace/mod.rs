@@ -1,22 +1,31 @@
 //! `Tensor`, the value user programs hold, and `bind`, the single door every primitive goes
 //! through.
 //!
-//! A `Tensor` is a concrete [`Array`] today; the transforms add tracers (a value owned by one
-//! live transform frame) as a second representation. `bind` is where the two meet: with no
-//! transform active it evaluates the primitive on the backend directly (the eager fast path,
-//! which allocates nothing beyond the output), and later it hands the primitive to the
-//! newest frame among the arguments.
+//! A `Tensor` is either a concrete [`Array`] or a *tracer*: a value owned by one live
+//! transform frame (see [`frame`] and Note [Levels and perturbation confusion]). Each
+//! transform defines what its tracers carry (a primal and a tangent for `jvp`, a primal and
+//! a graph node for `vjp`, a batched value and its batch axis for `vmap`); this module only
+//! knows their logical shape and dtype.
+//!
+//! `bind` is where values meet primitives. With no tracer among the arguments it evaluates
+//! the primitive on the backend directly (the eager fast path: shape rule, kernel, nothing
+//! else). Otherwise it hands the primitive to the frame of the highest level among the
+//! arguments, whose interpreter runs the primitive's rule; the rule's own ops bind again and
+//! land one level down, until everything is concrete.
 
 pub(crate) mod construct;
 pub(crate) mod display;
+pub(crate) mod frame;
 
 pub use construct::TensorData;
 
+use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 
-use crate::array::{Array, DType};
+use crate::array::{Array, DType, Dims};
 use crate::error::{Error, Result};
-use crate::primitives::{AvalRef, Primitive};
+use crate::primitives::{AvalRef, DynPrimitive, Primitive};
 
 /// An n-dimensional array of `f32`, `f64`, `i64` or `bool` values, with torch's operations
 /// as methods. Cloning is cheap (it shares the buffer).
@@ -35,6 +44,25 @@ pub struct Tensor {
 #[derive(Clone)]
 enum Repr {
     Concrete(Array),
+    Tracer(Arc<Tracer>),
+}
+
+/// What a transform attaches to its tracers.
+pub(crate) trait Payload: Any + Send + Sync {
+    /// The concrete value behind the tracer, for `.item()`, printing and data-dependent
+    /// control flow; `vmap` refuses (a batch has no single value).
+    fn host_value(&self) -> Result<&Tensor>;
+    /// Upcast for downcasting to the transform's own payload type.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A value owned by the transform frame (`level`, `frame_id`).
+pub(crate) struct Tracer {
+    pub(crate) level: usize,
+    pub(crate) frame_id: u64,
+    pub(crate) shape: Dims,
+    pub(crate) dtype: DType,
+    pub(crate) payload: Box<dyn Payload>,
 }
 
 impl Tensor {
@@ -43,22 +71,72 @@ impl Tensor {
         Tensor { repr: Repr::Concrete(array) }
     }
 
-    /// The concrete array behind this tensor.
-    pub fn array(&self) -> &Array {
+    /// A tracer of the frame (`level`, `frame_id`) with the given logical shape and dtype.
+    pub(crate) fn tracer(
+        level: usize,
+        frame_id: u64,
+        shape: &[usize],
+        dtype: DType,
+        payload: impl Payload,
+    ) -> Tensor {
+        let t = Tracer { level, frame_id, shape: shape.into(), dtype, payload: Box::new(payload) };
+        Tensor { repr: Repr::Tracer(Arc::new(t)) }
+    }
+
+    /// The tracer behind this tensor, if it is one.
+    pub(crate) fn as_tracer(&self) -> Option<&Tracer> {
         match &self.repr {
-            Repr::Concrete(a) => a,
+            Repr::Tracer(t) => Some(t),
+            Repr::Concrete(_) => None,
+        }
+    }
+
+    /// The payload if this tensor is a tracer of frame `frame_id`.
+    pub(crate) fn payload_of<P: Payload>(&self, frame_id: u64) -> Option<&P> {
+        self.as_tracer().filter(|t| t.frame_id == frame_id).and_then(|t| t.payload.as_any().downcast_ref())
+    }
+
+    /// `true` for a concrete tensor (not a tracer of any transform).
+    pub fn is_concrete(&self) -> bool {
+        matches!(self.repr, Repr::Concrete(_))
+    }
+
+    /// The concrete array behind this tensor: its own, or for a tracer of `grad`/`jvp` the
+    /// value it traces.
+    ///
+    /// # Panics
+    /// Under `vmap`, where a batched value has no single array (torch's data-dependent
+    /// control flow error).
+    #[track_caller]
+    pub fn array(&self) -> &Array {
+        match self.try_array() {
+            Ok(a) => a,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Like [`Tensor::array`], returning the error instead of panicking.
+    pub fn try_array(&self) -> Result<&Array> {
+        let mut t = self;
+        loop {
+            match &t.repr {
+                Repr::Concrete(a) => return Ok(a),
+                Repr::Tracer(tr) => t = tr.payload.host_value()?,
+            }
         }
     }
 
     /// The shape (torch's `x.shape`).
     pub fn shape(&self) -> &[usize] {
-        self.array().shape()
+        match &self.repr {
+            Repr::Concrete(a) => a.shape(),
+            Repr::Tracer(t) => &t.shape,
+        }
     }
 
     /// The size of dim `d` (negative counts from the end), torch's `x.size(d)`.
     #[track_caller]
-    pub fn size(&self, d: isize) -> usize {
-        let d = crate::primitives::frontend::normalize_dim("size", d, self.dim());
+    pub fn size(&self, d: isize) -> usize {        let d = crate::primitives::frontend::normalize_dim("size", d, self.dim());
         self.shape()[d]
     }
 
@@ -74,7 +152,10 @@ impl Tensor {
 
     /// The element type.
     pub fn dtype(&self) -> DType {
-        self.array().dtype()
+        match &self.repr {
+            Repr::Concrete(a) => a.dtype(),
+            Repr::Tracer(t) => t.dtype,
+        }
     }
 
     /// Shape and dtype, for shape rules.
@@ -85,7 +166,7 @@ impl Tensor {
 
 /// Apply `prim` to `inputs`, panicking with the shape rule's message on invalid input.
 #[track_caller]
-pub(crate) fn bind<P: Primitive>(prim: P, inputs: &[&Tensor]) -> Tensor {
+pub(crate) fn bind<P: Primitive + Clone>(prim: P, inputs: &[&Tensor]) -> Tensor {
     match try_bind(prim, inputs) {
         Ok(t) => t,
         Err(e) => panic!("{e}"),
@@ -93,20 +174,75 @@ pub(crate) fn bind<P: Primitive>(prim: P, inputs: &[&Tensor]) -> Tensor {
 }
 
 /// Apply `prim` to `inputs`, or return the shape rule's error.
-pub(crate) fn try_bind<P: Primitive>(prim: P, inputs: &[&Tensor]) -> Result<Tensor, Error> {
+pub(crate) fn try_bind<P: Primitive + Clone>(prim: P, inputs: &[&Tensor]) -> Result<Tensor> {
+    if inputs.iter().all(|t| t.is_concrete()) && (!inputs.is_empty() || frame::no_frames()) {
+        return eval_concrete(&prim, inputs);
+    }
+    bind_dyn(&prim, inputs)
+}
+
+/// `bind` for a primitive known only as a trait object (interpreters and rules use it).
+pub(crate) fn bind_dyn(prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Result<Tensor> {
+    // The frame of the highest level among the tracers owns this application.
+    let mut top: Option<&Tracer> = None;
+    for t in inputs {
+        if let Some(tr) = t.as_tracer() {
+            if top.is_none_or(|best| tr.level > best.level) {
+                top = Some(tr);
+            }
+        }
+    }
+    match top {
+        Some(tr) => {
+            let Some(interp) = frame::live_interpreter(tr.level, tr.frame_id) else {
+                return Err(Error::op(
+                    prim.name(),
+                    "encountered a tracer of a transform that has already returned (an escaped \
+                     tracer): a value computed inside grad/jvp/vjp/vmap was stored and used after \
+                     the transform finished; return it from the function instead",
+                ));
+            };
+            check_shapes(prim, inputs)?;
+            let _ceiling = frame::lower_ceiling(tr.level);
+            Ok(interp.process(tr.level, tr.frame_id, prim, inputs))
+        }
+        None if inputs.is_empty() => {
+            // A nullary primitive (a random draw): the innermost visible frame that wants it
+            // (vmap's randomness) takes it; otherwise it is evaluated directly.
+            for (level, id, interp) in frame::visible_frames() {
+                let _ceiling = frame::lower_ceiling(level);
+                if let Some(out) = interp.process_nullary(level, id, prim) {
+                    return Ok(out);
+                }
+            }
+            eval_concrete(prim, inputs)
+        }
+        None => eval_concrete(prim, inputs),
+    }
+}
+
+/// Run the shape rule on logical shapes, so errors under transforms read as in eager mode.
+fn check_shapes(prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Result<()> {
+    let avals: Vec<AvalRef<'_>> =
+        inputs.iter().map(|t| AvalRef { shape: t.shape(), dtype: t.dtype() }).collect();
+    prim.shape_rule(&avals).map(|_| ())
+}
+
+/// The eager path: check shapes, evaluate on the backend. No allocation beyond the output.
+fn eval_concrete<P: Primitive + ?Sized>(prim: &P, inputs: &[&Tensor]) -> Result<Tensor> {
     match inputs.len() {
-        1 => eval_eager(&prim, &[inputs[0].array()]),
-        2 => eval_eager(&prim, &[inputs[0].array(), inputs[1].array()]),
-        3 => eval_eager(&prim, &[inputs[0].array(), inputs[1].array(), inputs[2].array()]),
+        0 => eval_eager(prim, &[]),
+        1 => eval_eager(prim, &[inputs[0].array()]),
+        2 => eval_eager(prim, &[inputs[0].array(), inputs[1].array()]),
+        3 => eval_eager(prim, &[inputs[0].array(), inputs[1].array(), inputs[2].array()]),
         _ => {
             let arrays: Vec<&Array> = inputs.iter().map(|t| t.array()).collect();
-            eval_eager(&prim, &arrays)
+            eval_eager(prim, &arrays)
         }
     }
 }
 
-/// The eager path: check shapes, evaluate on the backend. No allocation beyond the output.
-fn eval_eager<P: Primitive>(prim: &P, arrays: &[&Array]) -> Result<Tensor, Error> {
+fn eval_eager<P: Primitive + ?Sized>(prim: &P, arrays: &[&Array]) -> Result<Tensor> {
     let out = match arrays.len() {
         0 => prim.shape_rule(&[])?,
         1 => prim.shape_rule(&[aval(arrays[0])])?,

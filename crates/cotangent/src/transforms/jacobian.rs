@@ -1,0 +1,327 @@
+//! Jacobians and Hessians: `jacrev`, `jacfwd`, `hessian`.
+//!
+//! - `jacrev` = one forward pass under `vjp`, then `vmap` of the pullback over the rows of an
+//!   identity (one row per output element), in chunks of `chunk_size` rows if asked
+//!   (`chunk_size = 1` is a plain loop with no vmap).
+//! - `jacfwd` = `vmap` of `jvp` over the columns of an identity (one per input element).
+//! - `hessian` = `jacfwd(jacrev(f))`, forward-over-reverse.
+//!
+//! The result is indexed `[output leaf][argument]`: the output's structure with each tensor
+//! replaced by the Jacobian with respect to the selected argument(s), each of shape
+//! `output.shape + input.shape`.
+
+use super::Argnums;
+use super::jvp::push_forward;
+use super::vjp::{order_by_argnums, select_argnums, trace};
+use super::vmap::{Randomness, VmapOpts, vmap_with};
+use crate::error::{Error, Result};
+use crate::trace::Tensor;
+use crate::tree::{DynTree, Tree, TreeDef};
+
+/// Options of [`jacrev_with`], [`jacfwd_with`] and [`hessian_with`].
+#[derive(Clone, Debug)]
+pub struct JacOpts {
+    /// Which positional arguments (default 0).
+    pub argnums: Argnums,
+    /// `f` returns `(output, aux)`.
+    pub has_aux: bool,
+    /// jacrev: rows of the identity per vmap call (`None`: all at once).
+    pub chunk_size: Option<usize>,
+    /// jacfwd: the randomness of its internal vmap.
+    pub randomness: Randomness,
+}
+
+impl Default for JacOpts {
+    fn default() -> Self {
+        JacOpts { argnums: Argnums::One(0), has_aux: false, chunk_size: None, randomness: Randomness::Error }
+    }
+}
+
+impl JacOpts {
+    /// Defaults: `argnums = 0`, no aux, no chunking, `randomness = error`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `argnums`.
+    pub fn argnums(mut self, a: impl Into<Argnums>) -> Self {
+        self.argnums = a.into();
+        self
+    }
+    /// Set `has_aux`.
+    pub fn has_aux(mut self, b: bool) -> Self {
+        self.has_aux = b;
+        self
+    }
+    /// Set `chunk_size` (jacrev).
+    pub fn chunk_size(mut self, k: usize) -> Self {
+        self.chunk_size = Some(k);
+        self
+    }
+    /// Set `randomness` (jacfwd).
+    pub fn randomness(mut self, r: Randomness) -> Self {
+        self.randomness = r;
+        self
+    }
+}
+
+/// `eye(n)` columns `offset..offset + len`, reshaped to `[n, *shape]` and cast to `dtype`.
+fn basis(n: usize, offset: usize, shape: &[usize], dtype: crate::DType) -> Tensor {
+    let mut full = vec![n];
+    full.extend_from_slice(shape);
+    let len: usize = shape.iter().product();
+    let mut data = vec![0.0f64; n * len];
+    for k in 0..len {
+        data[(offset + k) * len + k] = 1.0;
+    }
+    Tensor::from_vec(data, &full).expect("length matches").to_dtype(dtype)
+}
+
+/// Split `(output, aux)` when `has_aux`, with torch's error otherwise.
+fn split_aux(transform: &str, def: &TreeDef, has_aux: bool) -> Result<(TreeDef, Option<TreeDef>)> {
+    match (def, has_aux) {
+        (TreeDef::Tuple(p), true) if p.len() == 2 => Ok((p[0].clone(), Some(p[1].clone()))),
+        (other, true) => Err(Error::op(
+            transform,
+            format!("{transform}(f, ...)(*args): output of function f should be a tuple: (output, aux) if has_aux is True, got {other}"),
+        )),
+        (other, false) => Ok((other.clone(), None)),
+    }
+}
+
+/// The output structure with every tensor leaf replaced by `inner`.
+fn nest(outer: &TreeDef, inner: &TreeDef) -> TreeDef {
+    match outer {
+        TreeDef::Leaf => inner.clone(),
+        TreeDef::Static(_) => outer.clone(),
+        TreeDef::Tuple(c) => TreeDef::Tuple(c.iter().map(|d| nest(d, inner)).collect()),
+        TreeDef::List(c) => TreeDef::List(c.iter().map(|d| nest(d, inner)).collect()),
+        TreeDef::Option(c) => TreeDef::Option(c.as_ref().map(|d| Box::new(nest(d, inner)))),
+        TreeDef::Map(c) => TreeDef::Map(c.iter().map(|(k, d)| (k.clone(), nest(d, inner))).collect()),
+        TreeDef::Struct(n, c) => TreeDef::Struct(n, c.iter().map(|(k, d)| (*k, nest(d, inner))).collect()),
+    }
+}
+
+fn check_real_outputs(transform: &str, outputs: &[Tensor]) -> Result<()> {
+    if let Some((i, y)) = outputs.iter().enumerate().find(|(_, y)| !y.dtype().is_float()) {
+        return Err(Error::op(
+            transform,
+            format!("{transform}: Expected all outputs to be floating point but received {} tensor at flattened output idx: {i}", y.dtype()),
+        ));
+    }
+    Ok(())
+}
+
+fn jacrev_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &JacOpts) -> Result<DynTree> {
+    if opts.chunk_size == Some(0) {
+        return Err(Error::op("jacrev", "jacrev: chunk_size should be greater than 0."));
+    }
+    let (_, def) = args.flatten();
+    let (mask, grad_def) = select_argnums("jacrev", &def, &opts.argnums)?;
+    let (traced, _) = trace("jacrev", f, &args, &mask)?;
+    let (out_def, aux_def) = split_aux("jacrev", &traced.out_def, opts.has_aux)?;
+    let n_out = out_def.num_leaves();
+    let outputs = &traced.outputs[..n_out];
+    check_real_outputs("jacrev", outputs)?;
+    let numels: Vec<usize> = outputs.iter().map(Tensor::numel).collect();
+    let total: usize = numels.iter().sum();
+    let n_aux = traced.outputs.len() - n_out;
+    // One basis per output leaf: row r is the unit cotangent of flattened output element r.
+    let mut offset = 0;
+    let bases: Vec<Tensor> = outputs
+        .iter()
+        .map(|y| {
+            let b = basis(total, offset, y.shape(), y.dtype());
+            offset += y.numel();
+            b
+        })
+        .collect();
+    let pull = |cts: Vec<Tensor>| -> Vec<Tensor> {
+        let mut all: Vec<Option<Tensor>> = cts.into_iter().map(Some).collect();
+        all.extend(std::iter::repeat_n(None, n_aux));
+        traced.pullback(&all)
+    };
+    // rows[i]: [total, *input_i.shape]
+    let rows: Vec<Tensor> = match opts.chunk_size {
+        Some(1) => {
+            let per_row: Vec<Vec<Tensor>> =
+                (0..total).map(|r| pull(bases.iter().map(|b| b.select(0, r as isize)).collect())).collect();
+            (0..traced_inputs(&per_row, &mask)).map(|i| stack_rows(&per_row, i)).collect()
+        }
+        Some(k) if k < total => {
+            let mut chunks: Vec<Vec<Tensor>> = Vec::new();
+            for start in (0..total).step_by(k) {
+                let len = k.min(total - start);
+                let part: Vec<Tensor> = bases.iter().map(|b| b.narrow(0, start as isize, len)).collect();
+                chunks.push(vmap_with(&pull, VmapOpts::new())(part));
+            }
+            (0..chunks[0].len()).map(|i| crate::cat(&chunks.iter().map(|c| c[i].clone()).collect::<Vec<_>>(), 0)).collect()
+        }
+        _ if total == 0 => mask.iter().filter(|m| **m).map(|_| Tensor::zeros(&[0])).collect(),
+        _ => vmap_with(&pull, VmapOpts::new())(bases),
+    };
+    let (in_leaves, _) = args.flatten();
+    let selected: Vec<&Tensor> = in_leaves.iter().zip(&mask).filter(|(_, m)| **m).map(|(x, _)| x).collect();
+    let mut leaves = Vec::new();
+    let mut offset = 0;
+    for (j, y) in outputs.iter().enumerate() {
+        let per_input: Vec<Tensor> = rows
+            .iter()
+            .zip(&selected)
+            .map(|(r, x)| {
+                let mut shape: Vec<isize> = y.shape().iter().map(|&n| n as isize).collect();
+                shape.extend(x.shape().iter().map(|&n| n as isize));
+                let rows = if r.dim() == 0 || r.shape()[0] == total { r.narrow(0, offset as isize, numels[j]) } else { r.clone() };
+                rows.reshape(&shape)
+            })
+            .collect();
+        leaves.extend(order_by_argnums(&def, &opts.argnums, "jacrev", per_input)?);
+        offset += numels[j];
+    }
+    let jac_def = nest(&out_def, &grad_def);
+    match aux_def {
+        None => Ok(DynTree { def: jac_def, leaves }),
+        Some(aux_def) => {
+            leaves.extend(traced.outputs[n_out..].iter().cloned());
+            Ok(DynTree { def: TreeDef::Tuple(vec![jac_def, aux_def]), leaves })
+        }
+    }
+}
+
+fn traced_inputs(per_row: &[Vec<Tensor>], mask: &[bool]) -> usize {
+    per_row.first().map_or(mask.iter().filter(|m| **m).count(), Vec::len)
+}
+
+fn stack_rows(per_row: &[Vec<Tensor>], i: usize) -> Tensor {
+    crate::stack(&per_row.iter().map(|r| r[i].clone()).collect::<Vec<_>>(), 0)
+}
+
+fn jacfwd_call<A: Tree + Clone, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &JacOpts) -> Result<DynTree> {
+    let (leaves, def) = args.flatten();
+    let (mask, grad_def) = select_argnums("jacfwd", &def, &opts.argnums)?;
+    for (i, x) in leaves.iter().enumerate() {
+        if mask[i] && !x.dtype().is_float() {
+            return Err(Error::op(
+                "jacfwd",
+                format!("jacfwd: Expected all inputs to be floating point but received {} tensor at flattened input idx: {i}", x.dtype()),
+            ));
+        }
+    }
+    let selected: Vec<&Tensor> = leaves.iter().zip(&mask).filter(|(_, m)| **m).map(|(x, _)| x).collect();
+    let total: usize = selected.iter().map(|x| x.numel()).sum();
+    let mut offset = 0;
+    let bases: Vec<Tensor> = selected
+        .iter()
+        .map(|x| {
+            let b = basis(total, offset, x.shape(), x.dtype());
+            offset += x.numel();
+            b
+        })
+        .collect();
+    let push = |ts: Vec<Tensor>| -> DynTree {
+        let mut it = ts.into_iter();
+        let tangents: Vec<Option<Tensor>> = mask.iter().map(|&m| if m { it.next() } else { None }).collect();
+        let (values, out_tangents, out_def) =
+            push_forward("jacfwd", f, &args, &tangents).unwrap_or_else(|e| panic!("{e}"));
+        let leaves = values.iter().zip(out_tangents).map(|(y, t)| t.unwrap_or_else(|| y.zeros_like())).chain(values.iter().cloned()).collect();
+        DynTree { def: TreeDef::Tuple(vec![out_def.clone(), out_def]), leaves }
+    };
+    if total == 0 {
+        return Err(Error::op("jacfwd", "jacfwd: the selected inputs have no elements"));
+    }
+    let batched = vmap_with(&push, VmapOpts::new().randomness(opts.randomness))(bases);
+    let TreeDef::Tuple(parts) = &batched.def else { unreachable!("a pair") };
+    let (out_def, aux_def) = split_aux("jacfwd", &parts[0], opts.has_aux)?;
+    let n_out = out_def.num_leaves();
+    let n_all = parts[0].num_leaves();
+    let tangents = &batched.leaves[..n_out];
+    let values = &batched.leaves[n_all..];
+    check_real_outputs("jacfwd", &values[..n_out])?;
+    let mut out_leaves = Vec::new();
+    for (t, y) in tangents.iter().zip(values) {
+        // t: [total, *y.shape] -> [*y.shape, total], then split per input leaf.
+        let moved = t.movedim(0, -1);
+        let mut offset = 0;
+        let per_input: Vec<Tensor> = selected
+            .iter()
+            .map(|x| {
+                let piece = moved.narrow(-1, offset as isize, x.numel());
+                offset += x.numel();
+                let mut shape: Vec<isize> = y.shape()[1..].iter().map(|&n| n as isize).collect();
+                shape.extend(x.shape().iter().map(|&n| n as isize));
+                piece.reshape(&shape)
+            })
+            .collect();
+        out_leaves.extend(order_by_argnums(&def, &opts.argnums, "jacfwd", per_input)?);
+    }
+    let jac_def = nest(&out_def, &grad_def);
+    match aux_def {
+        None => Ok(DynTree { def: jac_def, leaves: out_leaves }),
+        Some(aux_def) => {
+            // aux comes out of the vmap with a leading basis dim: torch returns aux[0].
+            out_leaves.extend(values[n_out..].iter().map(|a| a.select(0, 0)));
+            Ok(DynTree { def: TreeDef::Tuple(vec![jac_def, aux_def]), leaves: out_leaves })
+        }
+    }
+}
+
+fn finish<R: Tree>(t: Result<DynTree>) -> R {
+    let t = t.unwrap_or_else(|e| panic!("{e}"));
+    R::unflatten(&t.def, t.leaves).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// torch.func.jacrev: the Jacobian of `f` with respect to its first argument, by reverse
+/// mode (cheap for functions with few outputs). Annotate the result type, e.g. `Tensor` for
+/// a tensor-to-tensor function.
+///
+/// ```
+/// use cotangent::{Tensor, jacrev};
+/// let x = Tensor::new([0.1f64, 0.2, 0.3]);
+/// let j: Tensor = jacrev(|x: Tensor| x.sin())(x.clone());
+/// assert!(j.allclose(&x.cos().diag_embed(), 1e-12, 0.0));
+/// ```
+pub fn jacrev<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(f: F) -> impl Fn(A) -> R {
+    jacrev_with(f, JacOpts::default())
+}
+
+/// torch.func.jacrev with `argnums`, `has_aux` and `chunk_size`.
+pub fn jacrev_with<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(f: F, opts: JacOpts) -> impl Fn(A) -> R {
+    move |args: A| finish(jacrev_call(&f, args, &opts))
+}
+
+/// torch.func.jacfwd: the Jacobian of `f` by forward mode (cheap for functions with few
+/// inputs).
+///
+/// ```
+/// use cotangent::{Tensor, jacfwd};
+/// let x = Tensor::new([0.1f64, 0.2, 0.3]);
+/// let j: Tensor = jacfwd(|x: Tensor| x.sin())(x.clone());
+/// assert!(j.allclose(&x.cos().diag_embed(), 1e-12, 0.0));
+/// ```
+pub fn jacfwd<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(f: F) -> impl Fn(A) -> R {
+    jacfwd_with(f, JacOpts::default())
+}
+
+/// torch.func.jacfwd with `argnums`, `has_aux` and `randomness`.
+pub fn jacfwd_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(f: F, opts: JacOpts) -> impl Fn(A) -> R {
+    move |args: A| finish(jacfwd_call(&f, args, &opts))
+}
+
+/// torch.func.hessian: `jacfwd(jacrev(f, argnums), argnums)`, forward-over-reverse.
+///
+/// ```
+/// use cotangent::{Tensor, hessian};
+/// let x = Tensor::new([0.1f64, 0.2]);
+/// let h: Tensor = hessian(|x: Tensor| x.sin().sum())(x.clone());
+/// assert!(h.allclose(&(-x.sin()).diag_embed(), 1e-12, 0.0));
+/// ```
+pub fn hessian<A: Tree + Clone, R: Tree, F: Fn(A) -> Tensor>(f: F) -> impl Fn(A) -> R {
+    hessian_with(f, Argnums::One(0))
+}
+
+/// torch.func.hessian with `argnums`.
+pub fn hessian_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(f: F, argnums: impl Into<Argnums>) -> impl Fn(A) -> R {
+    let argnums = argnums.into();
+    let inner_opts = JacOpts::new().argnums(argnums.clone());
+    let inner = jacrev_with::<A, O, DynTree, F>(f, inner_opts);
+    jacfwd_with(inner, JacOpts::new().argnums(argnums))
+}

@@ -1,0 +1,258 @@
+//! Forward mode: `jvp` and `linearize`.
+//!
+//! A jvp tracer carries a primal value and its tangent. When a primitive meets one, the
+//! interpreter evaluates the primitive on the primals one level down and asks the
+//! primitive's `jvp` rule for the output tangent. Inputs that are not this frame's tracers
+//! have a symbolic zero tangent (`None`); an output whose tangent is zero is returned as a
+//! plain value, so constant sub-computations cost nothing extra (Note [Symbolic zeros]).
+
+use std::rc::Rc;
+
+use crate::error::{Error, Result};
+use crate::primitives::DynPrimitive;
+use crate::trace::frame::{Interpreter, push_frame};
+use crate::trace::{Payload, Tensor, bind_dyn};
+use crate::tree::{Tree, TreeDef};
+
+/// What a jvp tracer carries.
+struct JvpPayload {
+    primal: Tensor,
+    tangent: Tensor,
+}
+
+impl Payload for JvpPayload {
+    fn host_value(&self) -> Result<&Tensor> {
+        Ok(&self.primal)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+struct JvpInterpreter;
+
+impl Interpreter for JvpInterpreter {
+    fn name(&self) -> &'static str {
+        "jvp"
+    }
+
+    fn process(&self, level: usize, id: u64, prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Tensor {
+        let mut primals = Vec::with_capacity(inputs.len());
+        let mut tangents = Vec::with_capacity(inputs.len());
+        for x in inputs {
+            match x.payload_of::<JvpPayload>(id) {
+                Some(p) => {
+                    primals.push(p.primal.clone());
+                    tangents.push(Some(p.tangent.clone()));
+                }
+                None => {
+                    primals.push((*x).clone());
+                    tangents.push(None);
+                }
+            }
+        }
+        let refs: Vec<&Tensor> = primals.iter().collect();
+        let out = bind_dyn(prim, &refs).unwrap_or_else(|e| panic!("{e}"));
+        match prim.jvp(&primals, &out, &tangents) {
+            Some(t) => {
+                let (shape, dtype) = (out.shape().to_vec(), out.dtype());
+                Tensor::tracer(level, id, &shape, dtype, JvpPayload { primal: out, tangent: t })
+            }
+            None => out,
+        }
+    }
+}
+
+/// Run `f` at `primals` pushing `tangents` forward: the output leaves and their tangents
+/// (`None` where the output does not depend on the inputs), and the output structure.
+pub(crate) fn push_forward<A: Tree, O: Tree>(
+    transform: &str,
+    f: impl FnOnce(A) -> O,
+    primals: &A,
+    tangents: &[Option<Tensor>],
+) -> Result<(Vec<Tensor>, Vec<Option<Tensor>>, TreeDef)> {
+    let (leaves, def) = primals.flatten();
+    let guard = push_frame(|_| Rc::new(JvpInterpreter));
+    let (level, id) = (guard.level(), guard.id());
+    let wrapped: Vec<Tensor> = leaves
+        .iter()
+        .zip(tangents)
+        .map(|(x, t)| match t {
+            Some(t) => Tensor::tracer(level, id, x.shape(), x.dtype(), JvpPayload { primal: x.clone(), tangent: t.clone() }),
+            None => x.clone(),
+        })
+        .collect();
+    let _ = transform;
+    let out = f(A::unflatten(&def, wrapped)?);
+    let (out_leaves, out_def) = out.flatten();
+    let mut values = Vec::with_capacity(out_leaves.len());
+    let mut out_tangents = Vec::with_capacity(out_leaves.len());
+    for y in &out_leaves {
+        match y.payload_of::<JvpPayload>(id) {
+            Some(p) => {
+                values.push(p.primal.clone());
+                out_tangents.push(Some(p.tangent.clone()));
+            }
+            None => {
+                values.push(y.clone());
+                out_tangents.push(None);
+            }
+        }
+    }
+    drop(guard);
+    Ok((values, out_tangents, out_def))
+}
+
+/// Check that tangents match primals in structure, shape and dtype.
+fn check_tangents(transform: &str, primals: &[Tensor], pdef: &TreeDef, tangents: &[Tensor], tdef: &TreeDef) -> Result<()> {
+    if !pdef.same_structure(tdef) {
+        return Err(Error::op(
+            "jvp",
+            format!(
+                "{transform}: Expected primals and tangents to have the same python structure. \
+                 For example, if primals is a tuple of 3 tensors, tangents also must be. Got \
+                 primals with structure {pdef} and tangents with structure {tdef}"
+            ),
+        ));
+    }
+    if primals.is_empty() {
+        return Err(Error::op("jvp", format!("{transform}: Expected primals to contain at least one Tensor")));
+    }
+    for (i, (p, t)) in primals.iter().zip(tangents).enumerate() {
+        if p.shape() != t.shape() {
+            return Err(Error::op(
+                "jvp",
+                format!(
+                    "{transform}: jvp called with different primal and tangent shapes: primal {i} \
+                     has shape {:?}, tangent has shape {:?}",
+                    p.shape(),
+                    t.shape()
+                ),
+            ));
+        }
+        if p.dtype() != t.dtype() || !p.dtype().is_float() {
+            return Err(Error::op(
+                "jvp",
+                format!(
+                    "{transform}: primal and tangent arguments do not match or are not floating \
+                     point: primal {i} has dtype {}, tangent has dtype {}",
+                    p.dtype(),
+                    t.dtype()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Options of [`jvp_with`]: torch's `strict`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JvpOpts {
+    /// Error if an output does not depend on the inputs (instead of a zero tangent).
+    pub strict: bool,
+}
+
+fn jvp_core<A: Tree, O: Tree>(
+    f: impl FnOnce(A) -> O,
+    primals: A,
+    tangents: A,
+    strict: bool,
+) -> Result<(Vec<Tensor>, Vec<Tensor>, TreeDef)> {
+    let (p_leaves, p_def) = primals.flatten();
+    let (t_leaves, t_def) = tangents.flatten();
+    check_tangents("jvp(f, primals, tangents)", &p_leaves, &p_def, &t_leaves, &t_def)?;
+    let t_opts: Vec<Option<Tensor>> = t_leaves.into_iter().map(Some).collect();
+    let (values, out_tangents, out_def) = push_forward("jvp", f, &primals, &t_opts)?;
+    let mut tangents_out = Vec::with_capacity(values.len());
+    for (y, t) in values.iter().zip(out_tangents) {
+        match t {
+            Some(t) => tangents_out.push(t),
+            None if strict => {
+                return Err(Error::op(
+                    "jvp",
+                    "jvp(f, primals, tangents, strict=True): The output of f is independent of \
+                     the inputs. This is not allowed with strict=True.",
+                ));
+            }
+            None => tangents_out.push(y.zeros_like()),
+        }
+    }
+    Ok((values, tangents_out, out_def))
+}
+
+/// torch.func.jvp: `(f(primals), J·tangents)`. `tangents` has the structure of `primals`;
+/// outputs that do not depend on the inputs get zero tangents.
+///
+/// ```
+/// use cotangent::{Tensor, jvp};
+/// let (x, t) = (Tensor::new([0.5f64, 1.0]), Tensor::new([1.0f64, 2.0]));
+/// let (y, y_dot) = jvp(|x: Tensor| x.sin(), x.clone(), t.clone());
+/// assert!(y.allclose(&x.sin(), 1e-12, 0.0));
+/// assert!(y_dot.allclose(&(&x.cos() * &t), 1e-12, 0.0));
+/// ```
+#[track_caller]
+pub fn jvp<A: Tree, O: Tree>(f: impl FnOnce(A) -> O, primals: A, tangents: A) -> (O, O) {
+    jvp_with(f, primals, tangents, JvpOpts::default())
+}
+
+/// torch.func.jvp with `strict`.
+#[track_caller]
+pub fn jvp_with<A: Tree, O: Tree>(f: impl FnOnce(A) -> O, primals: A, tangents: A, opts: JvpOpts) -> (O, O) {
+    try_jvp_with(f, primals, tangents, opts).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Like [`jvp_with`], returning an error instead of panicking.
+pub fn try_jvp_with<A: Tree, O: Tree>(f: impl FnOnce(A) -> O, primals: A, tangents: A, opts: JvpOpts) -> Result<(O, O)> {
+    let (values, tangents_out, def) = jvp_core(f, primals, tangents, opts.strict)?;
+    Ok((O::unflatten(&def, values)?, O::unflatten(&def, tangents_out)?))
+}
+
+/// torch.func.jvp with `has_aux=True`: `f` returns `(output, aux)`; the result is
+/// `(output, jvp_out, aux)`.
+#[track_caller]
+pub fn jvp_with_aux<A: Tree, O: Tree, X: Tree>(f: impl FnOnce(A) -> (O, X), primals: A, tangents: A) -> (O, O, X) {
+    let run = || -> Result<(O, O, X)> {
+        let (values, tangents_out, def) = jvp_core(f, primals, tangents, false)?;
+        let TreeDef::Tuple(parts) = &def else { unreachable!("a pair") };
+        let n = parts[0].num_leaves();
+        Ok((
+            O::unflatten(&parts[0], values[..n].to_vec())?,
+            O::unflatten(&parts[0], tangents_out[..n].to_vec())?,
+            X::unflatten(&parts[1], values[n..].to_vec())?,
+        ))
+    };
+    run().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// torch.func.linearize: `f(primals)` and a function of tangents equal to
+/// `jvp(f, primals, tangents).1`.
+///
+/// NB: torch traces the jvp once and constant-folds it; cotangent, which has no staging yet,
+/// runs the forward pass again inside each call of the returned function.
+///
+/// ```
+/// use cotangent::{Tensor, linearize};
+/// let x = Tensor::new([0.5f64, 1.0]);
+/// let (y, jvp_fn) = linearize(|x: Tensor| x.sin(), x.clone());
+/// let t = Tensor::new([1.0f64, 1.0]);
+/// assert!(jvp_fn(t).allclose(&x.cos(), 1e-12, 0.0));
+/// # let _ = y;
+/// ```
+#[track_caller]
+pub fn linearize<A: Tree + Clone, O: Tree, F: Fn(A) -> O + Clone>(f: F, primals: A) -> (O, impl Fn(A) -> O) {
+    let (leaves, _) = primals.flatten();
+    let out = f(primals.clone());
+    let jvp_fn = move |tangents: A| {
+        let (t_leaves, _) = tangents.flatten();
+        for (i, (p, t)) in leaves.iter().zip(&t_leaves).enumerate() {
+            assert!(
+                p.shape() == t.shape(),
+                "linearize: tangent:{i} with shape {:?} doesn't match the shape {:?} of the corresponding primal",
+                t.shape(),
+                p.shape()
+            );
+        }
+        jvp(f.clone(), primals.clone(), tangents).1
+    };
+    (out, jvp_fn)
+}

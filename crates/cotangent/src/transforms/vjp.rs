@@ -1,0 +1,420 @@
+//! Reverse mode: `vjp`, and the graph its backward pass walks.
+//!
+//! While `f` runs under a vjp frame, every primitive applied to one of the frame's tracers
+//! records a [`Node`]: the primitive, the nodes of its traced inputs, and the residuals its
+//! `vjp` rule declared (`Save`). The tracers carry their node, so the graph is exactly what
+//! the outputs depend on, and it lives as long as the returned `vjp_fn`.
+//!
+//! `vjp_fn(cotangents)` walks the graph from the outputs in reverse topological order and
+//! calls each node's `vjp` rule. The rules use public ops, so they bind under whatever
+//! frames are live *when `vjp_fn` is called*: inside `vmap` that batches the backward pass
+//! (`jacrev`), inside another `grad` it records the backward pass itself (`grad(grad(f))`).
+//! See Note [Symbolic zeros]: inputs that receive no cotangent get zeros only at the end.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::Argnums;
+use crate::error::{Error, Result};
+use crate::primitives::{DynPrimitive, Residuals};
+use crate::trace::frame::{Interpreter, push_frame};
+use crate::trace::{Payload, Tensor, bind_dyn};
+use crate::tree::{Tree, TreeDef};
+
+/// One recorded primitive application, or an input leaf of the traced function.
+pub(crate) struct Node {
+    id: u64,
+    op: Option<NodeOp>,
+    leaf: usize,
+}
+
+struct NodeOp {
+    prim: Arc<dyn DynPrimitive>,
+    parents: Vec<Option<Arc<Node>>>,
+    residuals: Residuals,
+}
+
+static NEXT_NODE: AtomicU64 = AtomicU64::new(1);
+
+fn next_node_id() -> u64 {
+    NEXT_NODE.fetch_add(1, Ordering::Relaxed)
+}
+
+/// What a vjp tracer carries: its value, and the node that produced it.
+struct VjpPayload {
+    primal: Tensor,
+    node: Arc<Node>,
+}
+
+impl Payload for VjpPayload {
+    fn host_value(&self) -> Result<&Tensor> {
+        Ok(&self.primal)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+struct VjpInterpreter;
+
+impl Interpreter for VjpInterpreter {
+    fn name(&self) -> &'static str {
+        "vjp"
+    }
+
+    fn process(&self, level: usize, id: u64, prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Tensor {
+        let mut primals = Vec::with_capacity(inputs.len());
+        let mut parents = Vec::with_capacity(inputs.len());
+        for x in inputs {
+            match x.payload_of::<VjpPayload>(id) {
+                Some(p) => {
+                    primals.push(p.primal.clone());
+                    parents.push(Some(p.node.clone()));
+                }
+                None => {
+                    primals.push((*x).clone());
+                    parents.push(None);
+                }
+            }
+        }
+        let refs: Vec<&Tensor> = primals.iter().collect();
+        let out = bind_dyn(prim, &refs).unwrap_or_else(|e| panic!("{e}"));
+        // Integer and bool results carry no derivative: they leave the graph here.
+        if !out.dtype().is_float() {
+            return out;
+        }
+        let residuals = Residuals::capture(prim.saves(), &primals, &out);
+        let node = Node {
+            id: next_node_id(),
+            op: Some(NodeOp { prim: prim.to_arc(), parents, residuals }),
+            leaf: 0,
+        };
+        let (shape, dtype) = (out.shape().to_vec(), out.dtype());
+        Tensor::tracer(level, id, &shape, dtype, VjpPayload { primal: out, node: Arc::new(node) })
+    }
+}
+
+/// Nodes reachable from `roots`, each after all the nodes that consume it (so walking the
+/// list backwards visits every node after its consumers have passed their cotangents).
+fn topological_order(roots: &[Arc<Node>]) -> Vec<Arc<Node>> {
+    let mut order = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    // Iterative post-order DFS: (node, children pushed?)
+    let mut stack: Vec<(Arc<Node>, bool)> = roots.iter().map(|r| (r.clone(), false)).collect();
+    while let Some((node, expanded)) = stack.pop() {
+        if expanded {
+            order.push(node);
+            continue;
+        }
+        if !seen.insert(node.id) {
+            continue;
+        }
+        stack.push((node.clone(), true));
+        if let Some(op) = &node.op {
+            for p in op.parents.iter().flatten() {
+                if !seen.contains(&p.id) {
+                    stack.push((p.clone(), false));
+                }
+            }
+        }
+    }
+    order
+}
+
+/// The backward pass: cotangents of the `num_leaves` input leaves from cotangents of the
+/// roots. `None` = no path from any root (a symbolic zero).
+fn backward(roots: &[(Arc<Node>, Tensor)], num_leaves: usize) -> Vec<Option<Tensor>> {
+    let nodes: Vec<Arc<Node>> = roots.iter().map(|(n, _)| n.clone()).collect();
+    let order = topological_order(&nodes);
+    let mut cts: HashMap<u64, Tensor> = HashMap::new();
+    let accumulate = |cts: &mut HashMap<u64, Tensor>, id: u64, g: Tensor| {
+        let total = match cts.remove(&id) {
+            Some(prev) => &prev + &g,
+            None => g,
+        };
+        cts.insert(id, total);
+    };
+    for (node, ct) in roots {
+        accumulate(&mut cts, node.id, ct.clone());
+    }
+    let mut leaves: Vec<Option<Tensor>> = vec![None; num_leaves];
+    for node in order.iter().rev() {
+        let Some(ct) = cts.remove(&node.id) else { continue };
+        match &node.op {
+            None => leaves[node.leaf] = Some(ct),
+            Some(op) => {
+                let needed: Vec<bool> = op.parents.iter().map(Option::is_some).collect();
+                let grads = op.prim.vjp(&op.residuals, &ct, &needed);
+                for (parent, g) in op.parents.iter().zip(grads) {
+                    if let (Some(p), Some(g)) = (parent, g) {
+                        accumulate(&mut cts, p.id, g);
+                    }
+                }
+            }
+        }
+    }
+    leaves
+}
+
+/// A function traced under a vjp frame: its outputs, and what the backward pass needs.
+pub(crate) struct Traced {
+    /// The output leaves (this frame's tracers replaced by their values).
+    pub(crate) outputs: Vec<Tensor>,
+    /// The output structure.
+    pub(crate) out_def: TreeDef,
+    /// The node of each output leaf that depends on a differentiated input.
+    roots: Vec<Option<Arc<Node>>>,
+    /// The differentiated input leaves (for zeros of unreached inputs).
+    inputs: Vec<Tensor>,
+}
+
+impl Traced {
+    /// Cotangents of the differentiated inputs from cotangents of the outputs (one per
+    /// output leaf); zeros where no output depends on an input.
+    pub(crate) fn pullback(&self, cotangents: &[Option<Tensor>]) -> Vec<Tensor> {
+        let roots: Vec<(Arc<Node>, Tensor)> = self
+            .roots
+            .iter()
+            .zip(cotangents)
+            .filter_map(|(r, c)| Some((r.clone()?, c.clone()?)))
+            .collect();
+        backward(&roots, self.inputs.len())
+            .into_iter()
+            .zip(&self.inputs)
+            .map(|(g, x)| g.unwrap_or_else(|| x.zeros_like()))
+            .collect()
+    }
+}
+
+/// Run `f` on `args` with the leaves for which `differentiate(i)` holds traced, and return
+/// the traced outputs plus `f`'s whole output tree (with tracers) for aux handling.
+pub(crate) fn trace<A: Tree, O: Tree>(
+    transform: &str,
+    f: impl FnOnce(A) -> O,
+    args: &A,
+    differentiate: &[bool],
+) -> Result<(Traced, O)> {
+    let (leaves, def) = args.flatten();
+    for (i, x) in leaves.iter().enumerate() {
+        if differentiate[i] && !x.dtype().is_float() {
+            return Err(Error::op(
+                "grad",
+                format!(
+                    "{transform}: only Tensors of floating point dtype can require gradients; \
+                     input leaf {i} has dtype {}. Convert it with .to_dtype(DType::F32) or leave \
+                     it out of argnums",
+                    x.dtype()
+                ),
+            ));
+        }
+    }
+    let guard = push_frame(|_| Rc::new(VjpInterpreter));
+    let (level, id) = (guard.level(), guard.id());
+    let mut inputs = Vec::new();
+    let wrapped: Vec<Tensor> = leaves
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            if !differentiate[i] {
+                return x.clone();
+            }
+            let node = Node { id: next_node_id(), op: None, leaf: inputs.len() };
+            inputs.push(x.clone());
+            Tensor::tracer(level, id, x.shape(), x.dtype(), VjpPayload { primal: x.clone(), node: Arc::new(node) })
+        })
+        .collect();
+    let out = f(A::unflatten(&def, wrapped)?);
+    let (out_leaves, out_def) = out.flatten();
+    let mut outputs = Vec::with_capacity(out_leaves.len());
+    let mut roots = Vec::with_capacity(out_leaves.len());
+    for y in &out_leaves {
+        match y.payload_of::<VjpPayload>(id) {
+            Some(p) => {
+                outputs.push(p.primal.clone());
+                roots.push(Some(p.node.clone()));
+            }
+            None => {
+                outputs.push(y.clone());
+                roots.push(None);
+            }
+        }
+    }
+    drop(guard);
+    Ok((Traced { outputs, out_def, roots, inputs }, out))
+}
+
+fn check_cotangents(transform: &str, traced: &Traced, ct_def: &TreeDef, cts: &[Tensor]) -> Result<()> {
+    if !ct_def.same_structure(&traced.out_def) {
+        return Err(Error::op(
+            "vjp",
+            format!(
+                "{transform}: Expected pytree structure of cotangents to be the same as pytree \
+                 structure of outputs to the function. cotangents: {ct_def}, primal output: {}",
+                traced.out_def
+            ),
+        ));
+    }
+    for (i, (c, y)) in cts.iter().zip(&traced.outputs).enumerate() {
+        if c.shape() != y.shape() {
+            return Err(Error::op(
+                "vjp",
+                format!(
+                    "{transform}: cotangent {i} has shape {:?} but the output has shape {:?}; \
+                     pass cotangents shaped like the outputs",
+                    c.shape(),
+                    y.shape()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_outputs(traced: &Traced) -> Result<()> {
+    if traced.outputs.is_empty() {
+        return Err(Error::op("vjp", "vjp(f, *primals): Expected f to be a function that has non-empty output"));
+    }
+    if traced.out_def.num_leaves() == 0 || contains_static(&traced.out_def) {
+        return Err(Error::op(
+            "vjp",
+            format!("vjp(f, *primals): expected f(*primals) to return only tensors, got structure {}", traced.out_def),
+        ));
+    }
+    if let Some(y) = traced.outputs.iter().find(|y| !y.dtype().is_float()) {
+        return Err(Error::op(
+            "vjp",
+            format!("vjp(f, *primals): All outputs of f must be floating-point or complex Tensors, got Tensor with dtype {}", y.dtype()),
+        ));
+    }
+    Ok(())
+}
+
+fn contains_static(def: &TreeDef) -> bool {
+    matches!(def, TreeDef::Static(_)) || def.children().iter().any(|c| contains_static(c))
+}
+
+/// The pullback returned by [`vjp`]: maps output cotangents to input cotangents. Callable
+/// many times, also under other transforms.
+pub struct VjpFn<A> {
+    traced: Rc<Traced>,
+    in_def: TreeDef,
+    _marker: std::marker::PhantomData<fn() -> A>,
+}
+
+impl<A> Clone for VjpFn<A> {
+    fn clone(&self) -> Self {
+        VjpFn { traced: self.traced.clone(), in_def: self.in_def.clone(), _marker: std::marker::PhantomData }
+    }
+}
+
+impl<A: Tree> VjpFn<A> {
+    /// Input cotangents (structured like the primals) from output cotangents (structured
+    /// like the outputs).
+    ///
+    /// # Panics
+    /// If the cotangents' structure or shapes differ from the outputs'.
+    #[track_caller]
+    pub fn call<O: Tree>(&self, cotangents: O) -> A {
+        self.try_call(cotangents).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Like [`VjpFn::call`], returning an error for mismatched cotangents.
+    pub fn try_call<O: Tree>(&self, cotangents: O) -> Result<A> {
+        let (cts, ct_def) = cotangents.flatten();
+        check_cotangents("vjp_fn", &self.traced, &ct_def, &cts)?;
+        let cts: Vec<Option<Tensor>> = cts.into_iter().map(Some).collect();
+        A::unflatten(&self.in_def, self.traced.pullback(&cts))
+    }
+}
+
+/// torch.func.vjp: `f(primals)` and a function mapping output cotangents to input
+/// cotangents. Every primal is differentiated; the result of the pullback is structured
+/// like `primals` (NB: torch returns a tuple with one entry per positional primal; here a
+/// single non-tuple primal gets its cotangent directly).
+///
+/// ```
+/// use cotangent::{Tensor, vjp};
+/// let x = Tensor::new([0.5f64, 1.0]);
+/// let (y, vjp_fn) = vjp(|x: Tensor| x.sin(), x.clone());
+/// let ct: Tensor = vjp_fn.call(Tensor::ones_like(&y));
+/// assert!(ct.allclose(&x.cos(), 1e-12, 0.0));
+/// ```
+#[track_caller]
+pub fn vjp<A: Tree, O: Tree>(f: impl FnOnce(A) -> O, primals: A) -> (O, VjpFn<A>) {
+    try_vjp(f, primals).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Like [`vjp`], returning an error instead of panicking.
+pub fn try_vjp<A: Tree, O: Tree>(f: impl FnOnce(A) -> O, primals: A) -> Result<(O, VjpFn<A>)> {
+    let (leaves, in_def) = primals.flatten();
+    let (traced, _) = trace("vjp", f, &primals, &vec![true; leaves.len()])?;
+    check_outputs(&traced)?;
+    let out = O::unflatten(&traced.out_def, traced.outputs.clone())?;
+    Ok((out, VjpFn { traced: Rc::new(traced), in_def, _marker: std::marker::PhantomData }))
+}
+
+/// torch.func.vjp with `has_aux=True`: `f` returns `(output, aux)`; the result is
+/// `(output, vjp_fn, aux)`, aux not differentiated.
+#[track_caller]
+pub fn vjp_with_aux<A: Tree, O: Tree, X: Tree>(
+    f: impl FnOnce(A) -> (O, X),
+    primals: A,
+) -> (O, VjpFn<A>, X) {
+    let (leaves, in_def) = primals.flatten();
+    let result = trace("vjp", f, &primals, &vec![true; leaves.len()]).and_then(|(traced, _)| {
+        // The traced output is the pair (output, aux): split its leaves.
+        let TreeDef::Tuple(parts) = &traced.out_def else { unreachable!("a pair") };
+        let n_out = parts[0].num_leaves();
+        let aux = X::unflatten(&parts[1], traced.outputs[n_out..].to_vec())?;
+        let out_traced = Traced {
+            outputs: traced.outputs[..n_out].to_vec(),
+            out_def: parts[0].clone(),
+            roots: traced.roots[..n_out].to_vec(),
+            inputs: traced.inputs.clone(),
+        };
+        check_outputs(&out_traced)?;
+        let out = O::unflatten(&out_traced.out_def, out_traced.outputs.clone())?;
+        Ok((out, VjpFn { traced: Rc::new(out_traced), in_def, _marker: std::marker::PhantomData }, aux))
+    });
+    result.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Which input leaves `argnums` selects, and the structure of the selected arguments.
+pub(crate) fn select_argnums(
+    transform: &str,
+    def: &TreeDef,
+    argnums: &Argnums,
+) -> Result<(Vec<bool>, TreeDef)> {
+    let positional = def.positional();
+    let (indices, is_tuple) = argnums.resolve(transform, positional.len())?;
+    let mut mask = Vec::with_capacity(def.num_leaves());
+    for (i, p) in positional.iter().enumerate() {
+        mask.extend(std::iter::repeat_n(indices.contains(&i), p.num_leaves()));
+    }
+    let selected: Vec<TreeDef> = indices.iter().map(|&i| positional[i].clone()).collect();
+    let grad_def = if is_tuple { TreeDef::Tuple(selected) } else { selected[0].clone() };
+    Ok((mask, grad_def))
+}
+
+/// Gradients of the selected leaves, reordered to follow `argnums` order (`(1, 0)` returns
+/// the second argument's gradient first).
+pub(crate) fn order_by_argnums(
+    def: &TreeDef,
+    argnums: &Argnums,
+    transform: &str,
+    grads_in_leaf_order: Vec<Tensor>,
+) -> Result<Vec<Tensor>> {
+    let positional = def.positional();
+    let (indices, _) = argnums.resolve(transform, positional.len())?;
+    let mut sorted = indices.clone();
+    sorted.sort_unstable();
+    // Leaves arrive in positional order of the selected args; split them per arg.
+    let mut per_arg: HashMap<usize, Vec<Tensor>> = HashMap::new();
+    let mut it = grads_in_leaf_order.into_iter();
+    for &i in &sorted {
+        per_arg.insert(i, it.by_ref().take(positional[i].num_leaves()).collect());
+    }
+    Ok(indices.iter().flat_map(|i| per_arg.remove(i).unwrap_or_default()).collect())
+}
