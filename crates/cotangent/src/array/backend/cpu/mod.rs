@@ -2,6 +2,7 @@
 
 pub(crate) mod copy;
 pub(crate) mod elementwise;
+pub(crate) mod matmul;
 pub(crate) mod reduce;
 pub(crate) mod random;
 pub(crate) mod strided;
