@@ -40,7 +40,9 @@ enum Repr {
 impl Tensor {
     /// Wrap a concrete array.
     pub fn from_array(array: Array) -> Tensor {
-        Tensor { repr: Repr::Concrete(array) }
+        Tensor {
+            repr: Repr::Concrete(array),
+        }
     }
 
     /// The concrete array behind this tensor.
@@ -76,11 +78,6 @@ impl Tensor {
     pub fn dtype(&self) -> DType {
         self.array().dtype()
     }
-
-    /// Shape and dtype, for shape rules.
-    pub(crate) fn aval(&self) -> AvalRef<'_> {
-        AvalRef { shape: self.shape(), dtype: self.dtype() }
-    }
 }
 
 /// Apply `prim` to `inputs`, panicking with the shape rule's message on invalid input.
@@ -97,7 +94,10 @@ pub(crate) fn try_bind<P: Primitive>(prim: P, inputs: &[&Tensor]) -> Result<Tens
     match inputs.len() {
         1 => eval_eager(&prim, &[inputs[0].array()]),
         2 => eval_eager(&prim, &[inputs[0].array(), inputs[1].array()]),
-        3 => eval_eager(&prim, &[inputs[0].array(), inputs[1].array(), inputs[2].array()]),
+        3 => eval_eager(
+            &prim,
+            &[inputs[0].array(), inputs[1].array(), inputs[2].array()],
+        ),
         _ => {
             let arrays: Vec<&Array> = inputs.iter().map(|t| t.array()).collect();
             eval_eager(&prim, &arrays)
@@ -115,13 +115,26 @@ fn eval_eager<P: Primitive>(prim: &P, arrays: &[&Array]) -> Result<Tensor, Error
         _ => prim.shape_rule(&arrays.iter().map(|a| aval(a)).collect::<Vec<_>>())?,
     };
     let result = prim.eval(arrays, &out);
-    debug_assert_eq!(result.shape(), out.shape.as_slice(), "{}: shape rule vs eval", prim.name());
-    debug_assert_eq!(result.dtype(), out.dtype, "{}: dtype rule vs eval", prim.name());
+    debug_assert_eq!(
+        result.shape(),
+        out.shape.as_slice(),
+        "{}: shape rule vs eval",
+        prim.name()
+    );
+    debug_assert_eq!(
+        result.dtype(),
+        out.dtype,
+        "{}: dtype rule vs eval",
+        prim.name()
+    );
     Ok(Tensor::from_array(result))
 }
 
 fn aval(a: &Array) -> AvalRef<'_> {
-    AvalRef { shape: a.shape(), dtype: a.dtype() }
+    AvalRef {
+        shape: a.shape(),
+        dtype: a.dtype(),
+    }
 }
 
 impl fmt::Display for Tensor {

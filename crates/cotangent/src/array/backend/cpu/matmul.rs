@@ -618,7 +618,9 @@ fn pool_out_len(
     ceil_mode: bool,
 ) -> Option<usize> {
     let span = dil * (kernel - 1) + 1;
-    let num = (input + 2 * pad).checked_sub(span)? + if ceil_mode { stride - 1 } else { 0 };
+    // PyTorch floors `(input + 2 * pad - span + (ceil_mode ? stride - 1 : 0)) / stride`, so in
+    // ceil mode a window that starts inside the input but overhangs it still counts.
+    let num = (input + 2 * pad + if ceil_mode { stride - 1 } else { 0 }).checked_sub(span)?;
     let mut len = num / stride + 1;
     if ceil_mode && (len - 1) * stride >= input + pad {
         len -= 1;
@@ -1491,6 +1493,9 @@ mod tests {
         assert_eq!(s(5, 2, 3, 1, 1, true), 2);
         assert_eq!(s(112, 3, 2, 1, 1, false), 56);
         assert_eq!(s(10, 3, 1, 0, 2, false), 6);
+        // ceil_mode keeps a window that starts inside the input and overhangs it (torch: 1).
+        assert_eq!(s(1, 2, 2, 0, 1, true), 1);
+        assert_eq!(s(3, 4, 3, 0, 1, true), 1);
     }
 
     #[test]
