@@ -30,7 +30,10 @@ pub enum Error {
 impl Error {
     /// An [`Error::Op`].
     pub fn op(op: &'static str, msg: impl Into<String>) -> Error {
-        Error::Op { op, msg: msg.into() }
+        Error::Op {
+            op,
+            msg: msg.into(),
+        }
     }
 }
 

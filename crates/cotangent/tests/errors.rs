@@ -11,7 +11,10 @@ fn panic_message(f: impl FnOnce()) -> String {
     let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
     match payload.downcast::<String>() {
         Ok(s) => *s,
-        Err(p) => p.downcast_ref::<&str>().map(|s| s.to_string()).unwrap_or_default(),
+        Err(p) => p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -27,7 +30,10 @@ fn broadcast_mismatch_names_sizes_and_dim() {
     let (a, b) = (Tensor::zeros(&[2, 3]), Tensor::zeros(&[2, 4]));
     assert_panics_with(
         || drop(&a + &b),
-        &["add", "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1"],
+        &[
+            "add",
+            "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1",
+        ],
     );
 }
 
@@ -36,17 +42,32 @@ fn dim_out_of_range_gives_valid_range() {
     let x = Tensor::zeros(&[2, 3]);
     assert_panics_with(
         || drop(x.sum_dim(&[2], false)),
-        &["sum", "Dimension out of range (expected to be in range of [-2, 1], but got 2)"],
+        &[
+            "sum",
+            "Dimension out of range (expected to be in range of [-2, 1], but got 2)",
+        ],
     );
-    assert_panics_with(|| drop(x.transpose(0, -3)), &["transpose", "[-2, 1]", "got -3"]);
-    assert_panics_with(|| drop(x.sum_dim(&[0, -2], false)), &["dim 0 appears multiple times"]);
+    assert_panics_with(
+        || drop(x.transpose(0, -3)),
+        &["transpose", "[-2, 1]", "got -3"],
+    );
+    assert_panics_with(
+        || drop(x.sum_dim(&[0, -2], false)),
+        &["dim 0 appears multiple times"],
+    );
 }
 
 #[test]
 fn impossible_reshape_names_shape_and_size() {
     let x = Tensor::zeros(&[2, 3]);
-    assert_panics_with(|| drop(x.reshape(&[4, 2])), &["reshape", "shape '[4, 2]' is invalid for input of size 6"]);
-    assert_panics_with(|| drop(x.reshape(&[-1, -1])), &["only one dimension can be inferred"]);
+    assert_panics_with(
+        || drop(x.reshape(&[4, 2])),
+        &["reshape", "shape '[4, 2]' is invalid for input of size 6"],
+    );
+    assert_panics_with(
+        || drop(x.reshape(&[-1, -1])),
+        &["only one dimension can be inferred"],
+    );
     let err = x.try_reshape(&[5]).unwrap_err();
     assert!(matches!(err, Error::Op { op: "reshape", .. }));
 }
@@ -54,8 +75,17 @@ fn impossible_reshape_names_shape_and_size() {
 #[test]
 fn building_from_wrong_length_is_an_err() {
     let err = Tensor::from_slice(&[1.0f32, 2.0, 3.0], &[2, 2]).unwrap_err();
-    assert_eq!(err, Error::ShapeData { shape: vec![2, 2], len: 3 });
-    assert!(err.to_string().contains("shape [2, 2] is invalid for input of size 3"));
+    assert_eq!(
+        err,
+        Error::ShapeData {
+            shape: vec![2, 2],
+            len: 3
+        }
+    );
+    assert!(
+        err.to_string()
+            .contains("shape [2, 2] is invalid for input of size 3")
+    );
 }
 
 #[test]
@@ -64,7 +94,10 @@ fn item_needs_one_element() {
         || {
             Tensor::zeros(&[2]).item::<f32>();
         },
-        &["item", "a Tensor with 2 elements cannot be converted to Scalar"],
+        &[
+            "item",
+            "a Tensor with 2 elements cannot be converted to Scalar",
+        ],
     );
     assert!(Tensor::zeros(&[0]).try_item::<f32>().is_err());
 }
@@ -74,9 +107,24 @@ fn views_check_their_arguments() {
     let x = Tensor::zeros(&[2, 3]);
     assert_panics_with(|| drop(x.permute(&[0, 0])), &["permute", "dims"]);
     assert_panics_with(|| drop(x.expand(&[4, 4])), &["expand", "[2, 3]", "[4, 4]"]);
-    assert_panics_with(|| drop(x.narrow(1, 2, 2)), &["narrow", "start (2) + length (2) exceeds dimension size (3)"]);
-    assert_panics_with(|| drop(x.select(0, 2)), &["select", "index 2 is out of bounds for dimension 0 with size 2"]);
-    assert_panics_with(|| drop(Tensor::zeros(&[2, 2, 2]).t()), &["t() expects a tensor with <= 2 dimensions"]);
+    assert_panics_with(
+        || drop(x.narrow(1, 2, 2)),
+        &[
+            "narrow",
+            "start (2) + length (2) exceeds dimension size (3)",
+        ],
+    );
+    assert_panics_with(
+        || drop(x.select(0, 2)),
+        &[
+            "select",
+            "index 2 is out of bounds for dimension 0 with size 2",
+        ],
+    );
+    assert_panics_with(
+        || drop(Tensor::zeros(&[2, 2, 2]).t()),
+        &["t() expects a tensor with <= 2 dimensions"],
+    );
 }
 
 #[test]
@@ -103,5 +151,8 @@ fn zero_size_dims_flow_through() {
     assert_eq!((&x + &Tensor::ones(&[3])).shape(), &[0, 3]);
     assert_eq!(x.t().contiguous().shape(), &[3, 0]);
     assert_eq!(x.reshape(&[3, 0, 1]).shape(), &[3, 0, 1]);
-    assert_panics_with(|| drop(x.reshape(&[3, 0, -1])), &["the unspecified dimension size -1 can be any value"]);
+    assert_panics_with(
+        || drop(x.reshape(&[3, 0, -1])),
+        &["the unspecified dimension size -1 can be any value"],
+    );
 }

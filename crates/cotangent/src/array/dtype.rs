@@ -70,7 +70,11 @@ impl DType {
         if low.category() > dim.category() {
             // torch: an integer tensor with a float scalar takes the default float dtype,
             // unless the scalar operand is a 0-d f64 tensor (then f64 wins as a tensor dtype).
-            if low.is_float() && !dim.is_float() { low } else { low.max(dim) }
+            if low.is_float() && !dim.is_float() {
+                low
+            } else {
+                low.max(dim)
+            }
         } else {
             dim
         }

@@ -35,13 +35,21 @@ pub struct Layout {
 impl Layout {
     /// A row-major layout starting at offset 0.
     pub fn contiguous(shape: &[usize]) -> Layout {
-        Layout { shape: shape.into(), strides: contiguous_strides(shape), offset: 0 }
+        Layout {
+            shape: shape.into(),
+            strides: contiguous_strides(shape),
+            offset: 0,
+        }
     }
 
     /// A layout from its parts; the caller guarantees it fits its buffer.
     pub fn from_parts(shape: Dims, strides: Dims, offset: usize) -> Layout {
         debug_assert_eq!(shape.len(), strides.len());
-        Layout { shape, strides, offset }
+        Layout {
+            shape,
+            strides,
+            offset,
+        }
     }
 
     /// The shape.
@@ -86,7 +94,14 @@ impl Layout {
         if self.numel() == 0 {
             return 0;
         }
-        self.offset + self.shape.iter().zip(&self.strides).map(|(&d, &s)| (d - 1) * s).sum::<usize>() + 1
+        self.offset
+            + self
+                .shape
+                .iter()
+                .zip(&self.strides)
+                .map(|(&d, &s)| (d - 1) * s)
+                .sum::<usize>()
+            + 1
     }
 
     /// Reorder dimensions: output dim `i` is input dim `perm[i]`.
@@ -107,7 +122,11 @@ impl Layout {
                 strides[d] = self.strides[i];
             }
         }
-        Layout { shape: shape.into(), strides, offset: self.offset }
+        Layout {
+            shape: shape.into(),
+            strides,
+            offset: self.offset,
+        }
     }
 
     /// `start..limit` with `step` along every dim (lengths already validated).
@@ -123,7 +142,11 @@ impl Layout {
             shape.push(len);
             strides.push(self.strides[d] * step[d]);
         }
-        Layout { shape, strides, offset }
+        Layout {
+            shape,
+            strides,
+            offset,
+        }
     }
 
     /// A view with `new_shape` over the same elements, if the strides allow it without a copy
@@ -177,7 +200,11 @@ impl Layout {
         if view_d != -1 {
             return None;
         }
-        Some(Layout { shape: new_shape.into(), strides: new_strides, offset: self.offset })
+        Some(Layout {
+            shape: new_shape.into(),
+            strides: new_strides,
+            offset: self.offset,
+        })
     }
 
     /// Buffer index of every element in row-major order, one contiguous inner run at a time:

@@ -33,22 +33,37 @@ impl Array {
     pub fn from_vec<T: StorageElement>(data: Vec<T>, shape: &[usize]) -> Result<Array, Error> {
         let n = layout::numel(shape);
         if data.len() != n {
-            return Err(Error::ShapeData { shape: shape.to_vec(), len: data.len() });
+            return Err(Error::ShapeData {
+                shape: shape.to_vec(),
+                len: data.len(),
+            });
         }
         Ok(Self::from_parts(T::wrap(data), Layout::contiguous(shape)))
     }
 
     /// Wrap a CPU buffer and a layout that fits it.
     pub(crate) fn from_parts(storage: CpuStorage, layout: Layout) -> Array {
-        assert!(layout.max_extent() <= storage.len(), "layout exceeds its buffer");
-        Array { storage: Arc::new(Storage::Cpu(storage)), layout }
+        assert!(
+            layout.max_extent() <= storage.len(),
+            "layout exceeds its buffer"
+        );
+        Array {
+            storage: Arc::new(Storage::Cpu(storage)),
+            layout,
+        }
     }
 
     /// A new array with `layout` over this array's buffer (used by O(1) view ops). Panics if
     /// the layout reaches outside the buffer, so safe code can never read out of bounds.
     pub(crate) fn with_layout(&self, layout: Layout) -> Array {
-        assert!(layout.max_extent() <= self.storage.len(), "view exceeds its buffer");
-        Array { storage: self.storage.clone(), layout }
+        assert!(
+            layout.max_extent() <= self.storage.len(),
+            "view exceeds its buffer"
+        );
+        Array {
+            storage: self.storage.clone(),
+            layout,
+        }
     }
 
     /// The element type.

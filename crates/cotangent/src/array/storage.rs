@@ -117,13 +117,22 @@ struct PoolInner<T> {
 
 impl<T: Element> Pool<T> {
     fn new() -> Self {
-        Pool { inner: Mutex::new(PoolInner { buckets: (0..64).map(|_| Vec::new()).collect(), idle_bytes: 0 }) }
+        Pool {
+            inner: Mutex::new(PoolInner {
+                buckets: (0..64).map(|_| Vec::new()).collect(),
+                idle_bytes: 0,
+            }),
+        }
     }
 }
 
 fn pool_enabled() -> bool {
     static ENABLED: OnceLock<bool> = OnceLock::new();
-    *ENABLED.get_or_init(|| std::env::var("COTANGENT_POOL").map(|v| v != "0").unwrap_or(true))
+    *ENABLED.get_or_init(|| {
+        std::env::var("COTANGENT_POOL")
+            .map(|v| v != "0")
+            .unwrap_or(true)
+    })
 }
 
 fn poolable<T>(len: usize) -> bool {
@@ -139,7 +148,10 @@ pub fn alloc_uninit<T: StorageElement>(len: usize) -> Vec<T> {
         let b = usize::BITS as usize - 1 - len.leading_zeros() as usize;
         let mut inner = T::pool().inner.lock().unwrap_or_else(|e| e.into_inner());
         for bucket in [b, b + 1] {
-            if let Some(i) = inner.buckets[bucket].iter().rposition(|v| v.capacity() >= len) {
+            if let Some(i) = inner.buckets[bucket]
+                .iter()
+                .rposition(|v| v.capacity() >= len)
+            {
                 let mut v = inner.buckets[bucket].swap_remove(i);
                 inner.idle_bytes -= v.capacity() * std::mem::size_of::<T>();
                 drop(inner);

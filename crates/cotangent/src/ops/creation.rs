@@ -61,8 +61,11 @@ impl Tensor {
     /// assert_eq!(Tensor::arange(3).to_vec::<i64>(), vec![0, 1, 2]);
     /// ```
     pub fn arange(end: i64) -> Tensor {
-        Tensor::from_vec((0..end.max(0)).collect::<Vec<i64>>(), &[end.max(0) as usize])
-            .expect("length matches")
+        Tensor::from_vec(
+            (0..end.max(0)).collect::<Vec<i64>>(),
+            &[end.max(0) as usize],
+        )
+        .expect("length matches")
     }
 
     /// `start, start + step, ...` up to (excluding) `end`, as `dtype`
@@ -79,12 +82,18 @@ impl Tensor {
         );
         let n = ((end - start) / step).ceil().max(0.0) as usize;
         let values: Vec<f64> = (0..n).map(|i| start + i as f64 * step).collect();
-        Tensor::from_vec(values, &[n]).expect("length matches").to_dtype(dtype)
+        Tensor::from_vec(values, &[n])
+            .expect("length matches")
+            .to_dtype(dtype)
     }
 
     /// `steps` evenly spaced `f32` values from `start` to `end` inclusive (`torch.linspace`).
     pub fn linspace(start: f64, end: f64, steps: usize) -> Tensor {
-        let step = if steps > 1 { (end - start) / (steps - 1) as f64 } else { 0.0 };
+        let step = if steps > 1 {
+            (end - start) / (steps - 1) as f64
+        } else {
+            0.0
+        };
         // torch fills the second half from the end, so the last value is exactly `end`.
         let values: Vec<f32> = (0..steps)
             .map(|i| {
@@ -100,8 +109,15 @@ impl Tensor {
 
     /// The `n x m` `f32` identity matrix (`torch.eye(n, m)`).
     pub fn eye(n: usize, m: usize) -> Tensor {
-        let values: Vec<f32> =
-            (0..n * m).map(|k| if k / m.max(1) == k % m.max(1) { 1.0 } else { 0.0 }).collect();
+        let values: Vec<f32> = (0..n * m)
+            .map(|k| {
+                if k / m.max(1) == k % m.max(1) {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
         Tensor::from_vec(values, &[n, m]).expect("length matches")
     }
 }

@@ -3,7 +3,12 @@
 //! and the arithmetic operators.
 
 pub mod creation;
+pub mod elementwise;
+pub mod linalg;
+pub mod one_hot;
 pub mod operators;
+pub mod reductions;
+pub mod shape;
 
 use crate::testing::OpInfo;
 
@@ -11,5 +16,10 @@ use crate::testing::OpInfo;
 pub fn op_table() -> Vec<OpInfo> {
     let mut table = Vec::new();
     table.extend(creation::op_info());
+    table.extend(elementwise::op_info());
+    table.extend(linalg::op_info());
+    table.extend(reductions::op_info());
+    table.extend(shape::op_info());
+    table.extend(one_hot::op_info());
     table
 }

@@ -2,7 +2,7 @@
 //! type promotion (a Rust `f64` is a Python float, an `i64` a Python int). There is no `f32`
 //! scalar form: with one float impl, a literal like `2.0` needs no annotation.
 
-use std::ops::{Add, Div, Mul, Neg, Sub};
+use std::ops::{Add, Div, Mul, Neg, Not, Sub};
 
 use crate::array::DType;
 use crate::trace::Tensor;
@@ -94,5 +94,34 @@ impl Neg for Tensor {
     type Output = Tensor;
     fn neg(self) -> Tensor {
         crate::primitives::neg::neg(&self)
+    }
+}
+
+/// `!x`: logical not of a bool tensor (torch's `~mask`). Bitwise not of integers is not
+/// implemented.
+#[track_caller]
+fn not_operator(x: &Tensor) -> Tensor {
+    assert!(
+        x.dtype() == DType::Bool,
+        "bitwise_not: the `!` operator is only implemented for bool tensors, got {}; for \
+         a mask use logical_not() or compare first (e.g. !x.gt_scalar(0.0))",
+        x.dtype()
+    );
+    crate::primitives::logical_not::logical_not(x)
+}
+
+impl Not for &Tensor {
+    type Output = Tensor;
+    #[track_caller]
+    fn not(self) -> Tensor {
+        not_operator(self)
+    }
+}
+
+impl Not for Tensor {
+    type Output = Tensor;
+    #[track_caller]
+    fn not(self) -> Tensor {
+        not_operator(&self)
     }
 }

@@ -13,6 +13,7 @@ use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend::{self, BinaryKernel};
 use crate::array::{Array, DType};
 use crate::error::{Error, Result};
+use crate::testing::{OpInfo, RefArray, S, TestRng, XS, broadcast_shape};
 use crate::trace::{Tensor, bind};
 
 /// What a binary primitive file declares beyond its kernel.
@@ -81,7 +82,10 @@ impl<K: BinaryOp> Primitive for Binary<K> {
         if !ok {
             return Err(Error::op(
                 K::NAME,
-                format!("not implemented for '{}'; cast the operands with .to_dtype() first", a.dtype),
+                format!(
+                    "not implemented for '{}'; cast the operands with .to_dtype() first",
+                    a.dtype
+                ),
             ));
         }
         Ok(Aval::new(a.shape, a.dtype))
@@ -112,7 +116,9 @@ impl<K: BinaryOp> Primitive for Binary<K> {
 #[track_caller]
 pub(crate) fn apply<K: BinaryOp>(a: &Tensor, b: &Tensor) -> Tensor {
     // Fast path: the common case of equal shapes and dtypes needs no frontend work.
-    if a.shape() == b.shape() && a.dtype() == b.dtype() && (a.dtype().is_float() || !K::INT_TO_FLOAT)
+    if a.shape() == b.shape()
+        && a.dtype() == b.dtype()
+        && (a.dtype().is_float() || !K::INT_TO_FLOAT)
     {
         return bind(Binary::<K>::new(), &[a, b]);
     }
@@ -122,4 +128,59 @@ pub(crate) fn apply<K: BinaryOp>(a: &Tensor, b: &Tensor) -> Tensor {
     }
     let (a, b) = binary_operands(K::NAME, a, b, force);
     bind(Binary::<K>::new(), &[&a, &b])
+}
+
+/// A sample generator for one operand of a given shape.
+pub(crate) type OperandFn = fn(&mut TestRng, &[usize]) -> Tensor;
+
+/// An op-table entry for a broadcasting binary op whose operands come from `gen_a` and
+/// `gen_b` (integer, bool, or floats with repeats), over the same shape pairs as
+/// [`OpInfo::binary`]. Integer and bool samples are kept by the harness, so callers set
+/// `.dtypes()` and `.out_dtype()` to match.
+pub(crate) fn sampled_op_info(
+    name: &str,
+    op: fn(&Tensor, &Tensor) -> Tensor,
+    f: fn(f64, f64) -> f64,
+    gen_a: OperandFn,
+    gen_b: OperandFn,
+) -> OpInfo {
+    OpInfo::new(
+        name,
+        move |a| op(&a[0], &a[1]),
+        move |r| {
+            let shape = broadcast_shape(&[&r[0].shape, &r[1].shape]);
+            RefArray::from_fn(&shape, |i| f(r[0].get_broadcast(i), r[1].get_broadcast(i)))
+        },
+        move |rng| {
+            let pairs: [(&[usize], &[usize]); 7] = [
+                (&[S], &[S]),
+                (&[XS, S], &[S]),
+                (&[XS, 1], &[1, S]),
+                (&[], &[XS, S]),
+                (&[XS, S], &[]),
+                (&[0, XS], &[XS]),
+                (&[2, XS, 4], &[2, XS, 4]),
+            ];
+            pairs
+                .iter()
+                .map(|(a, b)| vec![gen_a(rng, a), gen_b(rng, b)])
+                .collect()
+        },
+    )
+}
+
+/// `i64` samples in `[lo, hi)`.
+pub(crate) fn int_samples(rng: &mut TestRng, shape: &[usize], lo: i64, hi: i64) -> Tensor {
+    &rng.indices(shape, (hi - lo) as usize) + lo
+}
+
+/// Bool samples, about half true.
+pub(crate) fn bool_samples(rng: &mut TestRng, shape: &[usize]) -> Tensor {
+    rng.indices(shape, 2).to_dtype(DType::Bool)
+}
+
+/// `f64` samples from {-2, -1, 0, 1, 2}, so that zeros and equal pairs occur (for
+/// comparisons and logical ops).
+pub(crate) fn repeating_float_samples(rng: &mut TestRng, shape: &[usize]) -> Tensor {
+    int_samples(rng, shape, -2, 3).to_dtype(DType::F64)
 }

@@ -62,7 +62,7 @@ impl Tensor {
 
     /// `true` if the elements are laid out row-major without gaps.
     pub fn is_contiguous(&self) -> bool {
-        self.array().layout().is_contiguous()
+        self.try_array().is_ok_and(|a| a.layout().is_contiguous())
     }
 }
 

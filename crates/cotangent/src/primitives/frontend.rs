@@ -12,7 +12,11 @@ pub fn try_normalize_dim(op: &'static str, d: isize, rank: usize) -> Result<usiz
     if d < -r || d >= r {
         return Err(Error::op(
             op,
-            format!("Dimension out of range (expected to be in range of [{}, {}], but got {d})", -r, r - 1),
+            format!(
+                "Dimension out of range (expected to be in range of [{}, {}], but got {d})",
+                -r,
+                r - 1
+            ),
         ));
     }
     Ok(if d < 0 { (d + r) as usize } else { d as usize })
@@ -31,7 +35,10 @@ pub fn try_normalize_dims(op: &'static str, dims: &[isize], rank: usize) -> Resu
     for &d in dims {
         let n = try_normalize_dim(op, d, rank)?;
         if out.contains(&n) {
-            return Err(Error::op(op, format!("dim {n} appears multiple times in the list of dims")));
+            return Err(Error::op(
+                op,
+                format!("dim {n} appears multiple times in the list of dims"),
+            ));
         }
         out.push(n);
     }
@@ -47,8 +54,16 @@ pub fn try_broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Resul
     let rank = a.len().max(b.len());
     let mut out: Dims = smallvec::smallvec![0; rank];
     for i in 0..rank {
-        let da = if i < rank - a.len() { 1 } else { a[i - (rank - a.len())] };
-        let db = if i < rank - b.len() { 1 } else { b[i - (rank - b.len())] };
+        let da = if i < rank - a.len() {
+            1
+        } else {
+            a[i - (rank - a.len())]
+        };
+        let db = if i < rank - b.len() {
+            1
+        } else {
+            b[i - (rank - b.len())]
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -74,7 +89,10 @@ pub fn try_broadcast_to(op: &'static str, x: &Tensor, shape: &[usize]) -> Result
     }
     let (rank, xr) = (shape.len(), x.dim());
     let compatible = xr <= rank
-        && x.shape().iter().enumerate().all(|(i, &d)| d == 1 || d == shape[rank - xr + i]);
+        && x.shape()
+            .iter()
+            .enumerate()
+            .all(|(i, &d)| d == 1 || d == shape[rank - xr + i]);
     if !compatible {
         return Err(Error::op(
             op,
@@ -108,7 +126,11 @@ pub fn binary_operands(
     let dtype = force.unwrap_or_else(|| result_type(a, b));
     let shape = try_broadcast_shapes(op, a.shape(), b.shape()).unwrap_or_else(|e| panic!("{e}"));
     let prep = |x: &Tensor| {
-        let x = if x.dtype() == dtype { x.clone() } else { x.to_dtype(dtype) };
+        let x = if x.dtype() == dtype {
+            x.clone()
+        } else {
+            x.to_dtype(dtype)
+        };
         try_broadcast_to(op, &x, &shape).unwrap_or_else(|e| panic!("{e}"))
     };
     (prep(a), prep(b))
@@ -125,5 +147,9 @@ pub fn reduction_axes(op: &'static str, x: &Tensor, dims: Option<&[isize]>) -> D
 
 /// The shape a reduction over `axes` leaves with `keepdim` (reduced dims become 1).
 pub fn keepdim_shape(shape: &[usize], axes: &[usize]) -> Dims {
-    shape.iter().enumerate().map(|(d, &n)| if axes.contains(&d) { 1 } else { n }).collect()
+    shape
+        .iter()
+        .enumerate()
+        .map(|(d, &n)| if axes.contains(&d) { 1 } else { n })
+        .collect()
 }

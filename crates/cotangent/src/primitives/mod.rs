@@ -20,9 +20,9 @@ use crate::array::{Array, DType, Dims};
 use crate::error::Result;
 use crate::trace::Tensor;
 
+pub(crate) mod binary;
 pub mod frontend;
 pub(crate) mod rules;
-pub(crate) mod binary;
 pub(crate) mod unary;
 
 /// Shape and dtype of a primitive input, without its data.
@@ -46,7 +46,10 @@ pub struct Aval {
 impl Aval {
     /// An aval from a shape slice.
     pub fn new(shape: &[usize], dtype: DType) -> Aval {
-        Aval { shape: shape.into(), dtype }
+        Aval {
+            shape: shape.into(),
+            dtype,
+        }
     }
 }
 
@@ -187,12 +190,42 @@ macro_rules! primitives {
 primitives! {
     // elementwise unary
     sin,
+    stop_gradient,
     neg,
+    exp,
+    log,
+    log1p,
+    expm1,
+    cos,
+    tan,
+    tanh,
+    logistic,
+    sqrt,
+    rsqrt,
+    abs,
+    sign,
+    erf,
+    floor,
+    ceil,
+    round,
+    reciprocal,
+    logical_not,
     // elementwise binary
     add,
     sub,
     mul,
     div,
+    pow,
+    maximum,
+    minimum,
+    remainder,
+    fmod,
+    atan2,
+    logical_and,
+    logical_or,
+    logical_xor,
+    compare,
+    where_select,
     // structural (views)
     transpose,
     broadcast_in_dim,
@@ -202,4 +235,23 @@ primitives! {
     convert,
     // reductions
     reduce_sum,
+    reduce_max,
+    reduce_min,
+    reduce_prod,
+    argmax,
+    argmin,
+    cumsum,
+    // indexing and assembly
+    gather,
+    index_select,
+    scatter_add,
+    concatenate,
+    pad,
+    // random draws
+    random,
+    // contractions
+    dot_general,
+    // convolution and pooling
+    conv2d,
+    max_pool2d,
 }

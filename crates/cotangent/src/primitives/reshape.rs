@@ -91,7 +91,7 @@ pub fn try_infer_shape(op: &'static str, shape: &[isize], numel: usize) -> Resul
                 ),
             ));
         }
-        if numel % known != 0 {
+        if !numel.is_multiple_of(known) {
             return Err(Error::op(op, format!("shape '{shape:?}' is invalid for input of size {numel}")));
         }
         out[i] = numel / known;

@@ -76,7 +76,10 @@ pub struct RefArray {
 impl RefArray {
     /// The values of a tensor.
     pub fn of(t: &Tensor) -> RefArray {
-        RefArray { shape: t.shape().to_vec(), data: t.to_vec::<f64>() }
+        RefArray {
+            shape: t.shape().to_vec(),
+            data: t.to_vec::<f64>(),
+        }
     }
 
     /// An array whose element at each multi-index is `f(index)`.
@@ -94,7 +97,10 @@ impl RefArray {
                 idx[d] = 0;
             }
         }
-        RefArray { shape: shape.to_vec(), data }
+        RefArray {
+            shape: shape.to_vec(),
+            data,
+        }
     }
 
     /// The element at a multi-index.
@@ -127,9 +133,9 @@ pub fn broadcast_shape(shapes: &[&[usize]]) -> Vec<usize> {
     let rank = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
     (0..rank)
         .map(|i| {
-            let sizes = shapes.iter().filter_map(|s| {
-                (i + s.len()).checked_sub(rank).map(|j| s[j])
-            });
+            let sizes = shapes
+                .iter()
+                .filter_map(|s| (i + s.len()).checked_sub(rank).map(|j| s[j]));
             let mut out = 1;
             for n in sizes {
                 if n != 1 {
@@ -209,7 +215,10 @@ impl OpInfo {
         OpInfo::new(
             name,
             move |a| op(&a[0]),
-            move |r| RefArray { shape: r[0].shape.clone(), data: r[0].data.iter().map(|&x| f(x)).collect() },
+            move |r| RefArray {
+                shape: r[0].shape.clone(),
+                data: r[0].data.iter().map(|&x| f(x)).collect(),
+            },
             move |rng| {
                 [&[][..], &[S], &[XS, S], &[0, XS], &[2, XS, 4]]
                     .iter()
@@ -220,7 +229,11 @@ impl OpInfo {
     }
 
     /// An elementwise binary op with broadcasting, sampled on `[-2, 2)`.
-    pub fn binary(name: &str, op: fn(&Tensor, &Tensor) -> Tensor, f: fn(f64, f64) -> f64) -> OpInfo {
+    pub fn binary(
+        name: &str,
+        op: fn(&Tensor, &Tensor) -> Tensor,
+        f: fn(f64, f64) -> f64,
+    ) -> OpInfo {
         Self::binary_on(name, op, f, (-2.0, 2.0), (-2.0, 2.0))
     }
 

@@ -48,7 +48,10 @@ impl<T: StorageElement, const N: usize, const M: usize, const K: usize> TensorDa
 {
     type Elem = T;
     fn flatten(self) -> (Vec<T>, Vec<usize>) {
-        (self.iter().flatten().flatten().copied().collect(), vec![K, M, N])
+        (
+            self.iter().flatten().flatten().copied().collect(),
+            vec![K, M, N],
+        )
     }
 }
 
@@ -132,10 +135,16 @@ impl Tensor {
     /// If the shapes cannot be broadcast together.
     #[track_caller]
     pub fn allclose(&self, other: &Tensor, rtol: f64, atol: f64) -> bool {
-        let shape = crate::primitives::frontend::try_broadcast_shapes("allclose", self.shape(), other.shape())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let shape = crate::primitives::frontend::try_broadcast_shapes(
+            "allclose",
+            self.shape(),
+            other.shape(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let a = self.broadcast_to(&shape).to_vec::<f64>();
         let b = other.broadcast_to(&shape).to_vec::<f64>();
-        a.iter().zip(&b).all(|(&x, &y)| x == y || (x - y).abs() <= atol + rtol * y.abs())
+        a.iter()
+            .zip(&b)
+            .all(|(&x, &y)| x == y || (x - y).abs() <= atol + rtol * y.abs())
     }
 }

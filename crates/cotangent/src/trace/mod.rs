@@ -68,7 +68,9 @@ pub(crate) struct Tracer {
 impl Tensor {
     /// Wrap a concrete array.
     pub fn from_array(array: Array) -> Tensor {
-        Tensor { repr: Repr::Concrete(array) }
+        Tensor {
+            repr: Repr::Concrete(array),
+        }
     }
 
     /// A tracer of the frame (`level`, `frame_id`) with the given logical shape and dtype.
@@ -156,11 +158,6 @@ impl Tensor {
             Repr::Concrete(a) => a.dtype(),
             Repr::Tracer(t) => t.dtype,
         }
-    }
-
-    /// Shape and dtype, for shape rules.
-    pub(crate) fn aval(&self) -> AvalRef<'_> {
-        AvalRef { shape: self.shape(), dtype: self.dtype() }
     }
 }
 
@@ -251,18 +248,35 @@ fn eval_eager<P: Primitive + ?Sized>(prim: &P, arrays: &[&Array]) -> Result<Tens
         _ => prim.shape_rule(&arrays.iter().map(|a| aval(a)).collect::<Vec<_>>())?,
     };
     let result = prim.eval(arrays, &out);
-    debug_assert_eq!(result.shape(), out.shape.as_slice(), "{}: shape rule vs eval", prim.name());
-    debug_assert_eq!(result.dtype(), out.dtype, "{}: dtype rule vs eval", prim.name());
+    debug_assert_eq!(
+        result.shape(),
+        out.shape.as_slice(),
+        "{}: shape rule vs eval",
+        prim.name()
+    );
+    debug_assert_eq!(
+        result.dtype(),
+        out.dtype,
+        "{}: dtype rule vs eval",
+        prim.name()
+    );
     Ok(Tensor::from_array(result))
 }
 
 fn aval(a: &Array) -> AvalRef<'_> {
-    AvalRef { shape: a.shape(), dtype: a.dtype() }
+    AvalRef {
+        shape: a.shape(),
+        dtype: a.dtype(),
+    }
 }
 
 impl fmt::Display for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&format_array_impl(self.array()))
+        match self.try_array() {
+            Ok(a) => f.write_str(&format_array_impl(a)),
+            // A batched value has no single array to show.
+            Err(_) => write!(f, "BatchedTensor(shape={:?}, dtype={})", self.shape(), self.dtype()),
+        }
     }
 }
 

@@ -71,9 +71,10 @@ argnums_from_int!(i32, i64, isize, usize);
 
 macro_rules! argnums_from_tuple {
     ($($n:ident),+) => {
-        impl From<($($n,)+)> for Argnums where $($n: Into<i64>),+ {
+        impl<$($n: Into<i64>),+> From<($($n,)+)> for Argnums {
             #[allow(non_snake_case)]
-            fn from(($($n,)+): ($($n,)+)) -> Self {
+            fn from(t: ($($n,)+)) -> Self {
+                let ($($n,)+) = t;
                 Argnums::Many(vec![$($n.into() as isize),+])
             }
         }

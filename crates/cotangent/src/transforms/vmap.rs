@@ -201,7 +201,8 @@ macro_rules! dims_from_tuple {
     ($($n:ident),+) => {
         impl<$($n: Into<Dims>),+> From<($($n,)+)> for Dims {
             #[allow(non_snake_case)]
-            fn from(($($n,)+): ($($n,)+)) -> Self {
+            fn from(t: ($($n,)+)) -> Self {
+                let ($($n,)+) = t;
                 Dims::Tuple(vec![$($n.into()),+])
             }
         }

@@ -8,7 +8,7 @@
 
 pub mod cpu;
 
-use super::{Array, DType, FloatElement};
+use super::{Array, DType, Dims, FloatElement};
 
 /// An elementwise unary function, given once for every float type.
 pub trait UnaryKernel: 'static {
@@ -18,6 +18,8 @@ pub trait UnaryKernel: 'static {
     fn float<T: FloatElement>(x: T) -> T;
     /// The function on integers, if the op accepts them (neg, abs, sign).
     const INT: Option<fn(i64) -> i64> = None;
+    /// The function on bools, if the op accepts them (logical_not, sign).
+    const BOOL: Option<fn(bool) -> bool> = None;
 }
 
 /// An elementwise binary function on equal shapes and dtypes.
@@ -62,6 +64,101 @@ pub enum ReduceOp {
     Prod,
 }
 
+/// An index outside its dim, found by an indexing kernel before any data moved. Displays as
+/// torch's message: "index 7 is out of bounds for dimension 0 with size 3".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexOutOfBounds {
+    /// The offending index value.
+    pub index: i64,
+    /// The dim it indexes.
+    pub dim: usize,
+    /// That dim's size.
+    pub size: usize,
+}
+
+impl std::fmt::Display for IndexOutOfBounds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "index {} is out of bounds for dimension {} with size {}",
+            self.index, self.dim, self.size
+        )
+    }
+}
+
+/// Distributions the random kernels draw from. Every draw is a pure function of its
+/// [`RngState`] (Philox4x32-10, counter-based; see `cpu::random`), so results do not depend
+/// on the thread count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Distribution {
+    /// Uniform on `[0, 1)` (float dtypes).
+    Uniform,
+    /// Standard normal (float dtypes).
+    Normal,
+    /// Uniform integers in `[low, high)` (`i64`).
+    RandInt {
+        /// Smallest value.
+        low: i64,
+        /// One past the largest value (`high > low`).
+        high: i64,
+    },
+    /// A uniformly random permutation of `0..n` (`i64`, 1-d shape `[n]`).
+    RandPerm,
+}
+
+/// A position in the random stream: the Philox key (`seed`) and the first 128-bit counter
+/// block of the next draw (`offset`). The global generator's state (torch's
+/// `get_rng_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RngState {
+    /// The seed (Philox key).
+    pub seed: u64,
+    /// Counter blocks already consumed.
+    pub offset: u64,
+}
+
+/// The dimension numbers of a `dot_general` (XLA's DotDimensionNumbers): `lhs_batch[i]`
+/// pairs with `rhs_batch[i]`, `lhs_contract[i]` with `rhs_contract[i]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DotDims {
+    /// Batch dims of the left operand.
+    pub lhs_batch: Dims,
+    /// Batch dims of the right operand.
+    pub rhs_batch: Dims,
+    /// Contracting (summed) dims of the left operand.
+    pub lhs_contract: Dims,
+    /// Contracting dims of the right operand.
+    pub rhs_contract: Dims,
+}
+
+/// Parameters of a 2-d convolution (torch's `conv2d` arguments, each `[height, width]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Conv2dParams {
+    /// Step between windows.
+    pub stride: [usize; 2],
+    /// Zeros added on both sides.
+    pub padding: [usize; 2],
+    /// Step between kernel taps.
+    pub dilation: [usize; 2],
+    /// Channel groups (`c_in` and `c_out` are divisible by it).
+    pub groups: usize,
+}
+
+/// Parameters of a 2-d pooling (torch's `max_pool2d` arguments, each `[height, width]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Pool2dParams {
+    /// Window size.
+    pub kernel_size: [usize; 2],
+    /// Step between windows.
+    pub stride: [usize; 2],
+    /// Implicit `-inf` added on both sides (at most half the window).
+    pub padding: [usize; 2],
+    /// Step between window taps.
+    pub dilation: [usize; 2],
+    /// Round the output size up rather than down (a last partial window is kept).
+    pub ceil_mode: bool,
+}
+
 /// The kernels a device provides. Each returns a new array (views are layout-only and live in
 /// [`super::Layout`]).
 pub trait Backend {
@@ -79,6 +176,40 @@ pub trait Backend {
     fn contiguous(x: &Array) -> Array;
     /// Reduce over `axes` (sorted, unique); the reduced dims are removed.
     fn reduce(x: &Array, axes: &[usize], op: ReduceOp) -> Array;
+    /// Index of the max (`max`) or min along `axis`, which is removed; `i64` output. First
+    /// occurrence wins and NaN counts as the extreme (torch). The axis must be non-empty.
+    fn arg_reduce(x: &Array, axis: usize, max: bool) -> Array;
+    /// `out[p] = x[p with p[axis] = index[p]]` for each position `p` of `index` (`i64`, of
+    /// `x`'s rank, no larger than `x` except along `axis`; any view, broadcasts included).
+    fn gather(x: &Array, axis: usize, index: &Array) -> Result<Array, IndexOutOfBounds>;
+    /// A copy of `x` with `src[p]` added at `p with p[axis] = index[p]` for each position `p`
+    /// of `index` (which fits inside `src`, and inside `x` except along `axis`).
+    fn scatter_add(
+        x: &Array,
+        axis: usize,
+        index: &Array,
+        src: &Array,
+    ) -> Result<Array, IndexOutOfBounds>;
+    /// `xs` (one dtype and rank, equal shapes except along `axis`) joined along `axis`.
+    fn concatenate(xs: &[&Array], axis: usize) -> Array;
+    /// `x` with `lo[d]` copies of `value` before it and `hi[d]` after it along each dim `d`.
+    fn pad(x: &Array, lo: &[usize], hi: &[usize], value: f64) -> Array;
+    /// Running sums along `axis` (float or `i64`; `f32` sums are kept in `f64`).
+    fn cumsum(x: &Array, axis: usize) -> Array;
+    /// A fresh row-major array of `shape` and `dtype` drawn from `dist` at stream position
+    /// `key`, which has [`random_blocks`] blocks reserved for it.
+    fn random(dist: Distribution, shape: &[usize], dtype: DType, key: RngState) -> Array;
+    /// `1` with probability `p` elementwise, else `0`, in `p`'s float dtype; uses the blocks
+    /// of a `Uniform` draw of `p`'s shape and dtype.
+    fn bernoulli(p: &Array, key: RngState) -> Array;
+    /// XLA's DotGeneral on equal dtypes (float or `i64`): sum over the contracting dims,
+    /// output dims are the batch dims, then `lhs`'s free dims, then `rhs`'s.
+    fn dot_general(lhs: &Array, rhs: &Array, dims: &DotDims) -> Array;
+    /// 2-d cross-correlation of `input` `[n, c_in, h, w]` with `weight`
+    /// `[c_out, c_in / groups, kh, kw]` (float, equal dtypes), zero padded, no bias.
+    fn conv2d(input: &Array, weight: &Array, params: &Conv2dParams) -> Array;
+    /// 2-d max pooling of `input` `[n, c, h, w]` (float), padding acting as `-inf`.
+    fn max_pool2d(input: &Array, params: &Pool2dParams) -> Array;
 }
 
 /// `K` elementwise on the array's device.
@@ -120,4 +251,107 @@ pub fn contiguous(x: &Array) -> Array {
 /// Reduce over `axes`, removing them.
 pub fn reduce(x: &Array, axes: &[usize], op: ReduceOp) -> Array {
     cpu::Cpu::reduce(x, axes, op)
+}
+
+/// Index of the max (or min) along `axis`, removing it; `i64`.
+pub fn arg_reduce(x: &Array, axis: usize, max: bool) -> Array {
+    cpu::Cpu::arg_reduce(x, axis, max)
+}
+
+/// `x` gathered along `axis` at `index` (torch.gather), or the first bad index.
+pub fn gather(x: &Array, axis: usize, index: &Array) -> Result<Array, IndexOutOfBounds> {
+    cpu::Cpu::gather(x, axis, index)
+}
+
+/// `x` plus `src` scattered along `axis` at `index` (torch.scatter_add), or the first bad
+/// index.
+pub fn scatter_add(
+    x: &Array,
+    axis: usize,
+    index: &Array,
+    src: &Array,
+) -> Result<Array, IndexOutOfBounds> {
+    cpu::Cpu::scatter_add(x, axis, index, src)
+}
+
+/// `xs` joined along `axis`.
+pub fn concatenate(xs: &[&Array], axis: usize) -> Array {
+    cpu::Cpu::concatenate(xs, axis)
+}
+
+/// `x` padded with `value`: `lo[d]` before and `hi[d]` after along each dim.
+pub fn pad(x: &Array, lo: &[usize], hi: &[usize], value: f64) -> Array {
+    cpu::Cpu::pad(x, lo, hi, value)
+}
+
+/// Running sums along `axis`.
+pub fn cumsum(x: &Array, axis: usize) -> Array {
+    cpu::Cpu::cumsum(x, axis)
+}
+
+/// A draw of `shape` and `dtype` from `dist` at `key` (reserved with [`reserve_random`]).
+pub fn random(dist: Distribution, shape: &[usize], dtype: DType, key: RngState) -> Array {
+    cpu::Cpu::random(dist, shape, dtype, key)
+}
+
+/// Bernoulli draws with per-element probabilities `p` at `key`.
+pub fn bernoulli(p: &Array, key: RngState) -> Array {
+    cpu::Cpu::bernoulli(p, key)
+}
+
+/// XLA's DotGeneral; see [`Backend::dot_general`].
+pub fn dot_general(lhs: &Array, rhs: &Array, dims: &DotDims) -> Array {
+    cpu::Cpu::dot_general(lhs, rhs, dims)
+}
+
+/// 2-d convolution without bias; see [`Backend::conv2d`].
+pub fn conv2d(input: &Array, weight: &Array, params: &Conv2dParams) -> Array {
+    cpu::Cpu::conv2d(input, weight, params)
+}
+
+/// 2-d max pooling; see [`Backend::max_pool2d`].
+pub fn max_pool2d(input: &Array, params: &Pool2dParams) -> Array {
+    cpu::Cpu::max_pool2d(input, params)
+}
+
+/// How many counter blocks a draw of `n` elements of `dist` in `dtype` consumes, or `None`
+/// if `dist` cannot produce `dtype`.
+pub fn random_blocks(dist: Distribution, dtype: DType, n: usize) -> Option<u64> {
+    cpu::random::kind_of(dist, dtype).map(|kind| cpu::random::blocks_used(kind, n))
+}
+
+/// Reserve the blocks of a draw of `n` elements of `dist` in `dtype` from the global
+/// generator: returns the draw's key and advances the generator past it, so concurrent
+/// draws never overlap. `None` if `dist` cannot produce `dtype` (nothing is reserved).
+pub fn reserve_random(dist: Distribution, dtype: DType, n: usize) -> Option<RngState> {
+    let kind = cpu::random::kind_of(dist, dtype)?;
+    let key = cpu::random::next_key_for(kind, n);
+    Some(RngState {
+        seed: key.seed,
+        offset: key.offset,
+    })
+}
+
+/// Seed the global generator and rewind it to offset 0 (`torch.manual_seed`).
+pub fn manual_seed(seed: u64) {
+    cpu::random::manual_seed(seed);
+}
+
+/// The global generator's seed (`torch.initial_seed`).
+pub fn initial_seed() -> u64 {
+    cpu::random::initial_seed()
+}
+
+/// The global generator's state (`torch.get_rng_state`).
+pub fn get_rng_state() -> RngState {
+    let key = cpu::random::get_state();
+    RngState {
+        seed: key.seed,
+        offset: key.offset,
+    }
+}
+
+/// Restore a state from [`get_rng_state`] (`torch.set_rng_state`).
+pub fn set_rng_state(state: RngState) {
+    cpu::random::set_state(cpu::random::PhiloxKey::new(state.seed, state.offset));
 }

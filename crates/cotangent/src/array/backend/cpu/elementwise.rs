@@ -32,7 +32,10 @@ pub(crate) fn fill_parallel<T: StorageElement>(
 }
 
 /// `out[i] = f(x[i])`.
-pub(crate) fn map<T: StorageElement, U: StorageElement>(x: &Array, f: impl Fn(T) -> U + Sync) -> Array {
+pub(crate) fn map<T: StorageElement, U: StorageElement>(
+    x: &Array,
+    f: impl Fn(T) -> U + Sync,
+) -> Array {
     let src = x.buffer::<T>();
     let walk = Walk::new([x.layout()]);
     fill_parallel(x.shape(), |range, dst: &mut [U]| {
@@ -67,9 +70,8 @@ pub(crate) fn zip<T: StorageElement, U: StorageElement>(
             let dst = &mut dst[o..o + len];
             match (da, db) {
                 (1, 1) => {
-                    for ((d, &x), &y) in dst.iter_mut().zip(&sa[ia..ia + len]).zip(&sb[ib..ib + len]) {
-                        *d = f(x, y);
-                    }
+                    let (x, y) = (&sa[ia..ia + len], &sb[ib..ib + len]);
+                    super::dispatch::avx2_or_plain(|| zip_slices(dst, x, y, &f));
                 }
                 (1, 0) => {
                     let y = sb[ib];
@@ -94,6 +96,15 @@ pub(crate) fn zip<T: StorageElement, U: StorageElement>(
     })
 }
 
+/// `dst[i] = f(a[i], b[i])` on unit-stride runs; inlined into both the baseline and the
+/// AVX2 build (Note [AVX2 dispatch]).
+#[inline(always)]
+fn zip_slices<T: Copy, U>(dst: &mut [U], a: &[T], b: &[T], f: &impl Fn(T, T) -> U) {
+    for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
+        *d = f(x, y);
+    }
+}
+
 /// `out[i] = if p[i] { a[i] } else { b[i] }` for equal shapes.
 pub(crate) fn select<T: StorageElement>(p: &Array, a: &Array, b: &Array) -> Array {
     let (sp, sa, sb) = (p.buffer::<bool>(), a.buffer::<T>(), b.buffer::<T>());
@@ -102,7 +113,11 @@ pub(crate) fn select<T: StorageElement>(p: &Array, a: &Array, b: &Array) -> Arra
         let mut o = 0;
         walk.for_each_run(range, |[ip, ia, ib], [dp, da, db], len| {
             for (i, d) in dst[o..o + len].iter_mut().enumerate() {
-                *d = if sp[ip + i * dp] { sa[ia + i * da] } else { sb[ib + i * db] };
+                *d = if sp[ip + i * dp] {
+                    sa[ia + i * da]
+                } else {
+                    sb[ib + i * db]
+                };
             }
             o += len;
         })

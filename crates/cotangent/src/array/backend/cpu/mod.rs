@@ -1,12 +1,21 @@
 //! The CPU backend: kernels over host memory, multithreaded with rayon above size thresholds.
 
+pub(crate) mod assemble;
+pub(crate) mod conv;
 pub(crate) mod copy;
+pub(crate) mod dispatch;
+pub(crate) mod dot_general;
 pub(crate) mod elementwise;
-pub(crate) mod reduce;
+pub(crate) mod index;
+pub(crate) mod matmul;
 pub(crate) mod random;
+pub(crate) mod reduce;
+pub(crate) mod scan;
 pub(crate) mod strided;
 
-use super::{Backend, BinaryKernel, Comparison, ReduceOp, UnaryKernel};
+use super::IndexOutOfBounds;
+use super::{Backend, BinaryKernel, Comparison, Distribution, ReduceOp, RngState, UnaryKernel};
+use super::{Conv2dParams, DotDims, Pool2dParams};
 use crate::array::{Array, DType};
 
 /// Host memory, host threads.
@@ -36,10 +45,11 @@ macro_rules! with_dtype {
         }
     };
 }
-pub(crate) use with_dtype;
 
 fn unsupported(op: &str, dtype: DType) -> ! {
-    panic!("{op}: not implemented for '{dtype}' (internal: the frontend should have cast the input)")
+    panic!(
+        "{op}: not implemented for '{dtype}' (internal: the frontend should have cast the input)"
+    )
 }
 
 impl Backend for Cpu {
@@ -51,7 +61,10 @@ impl Backend for Cpu {
                 Some(f) => elementwise::map(x, f),
                 None => unsupported(K::NAME, DType::I64),
             },
-            DType::Bool => unsupported(K::NAME, DType::Bool),
+            DType::Bool => match K::BOOL {
+                Some(f) => elementwise::map(x, f),
+                None => unsupported(K::NAME, DType::Bool),
+            },
         }
     }
 
@@ -70,6 +83,8 @@ impl Backend for Cpu {
         }
     }
 
+    // `x < y` on bools (false < true) is torch's order too; one generic body serves all dtypes.
+    #[allow(clippy::bool_comparison)]
     fn compare(a: &Array, b: &Array, op: Comparison) -> Array {
         with_dtype!(a.dtype(), T => match op {
             Comparison::Eq => elementwise::zip(a, b, |x: T, y: T| x == y),
@@ -109,5 +124,71 @@ impl Backend for Cpu {
             DType::I64 => reduce::reduce::<i64>(x, axes, op),
             DType::Bool => unsupported("reduce", DType::Bool),
         }
+    }
+
+    fn arg_reduce(x: &Array, axis: usize, max: bool) -> Array {
+        with_dtype!(x.dtype(), T => reduce::arg_reduce::<T>(x, axis, max))
+    }
+
+    fn gather(x: &Array, axis: usize, index: &Array) -> Result<Array, IndexOutOfBounds> {
+        with_dtype!(x.dtype(), T => index::gather::<T>(x, axis, index))
+    }
+
+    fn scatter_add(
+        x: &Array,
+        axis: usize,
+        index: &Array,
+        src: &Array,
+    ) -> Result<Array, IndexOutOfBounds> {
+        match x.dtype() {
+            DType::F32 => index::scatter_add::<f32>(x, axis, index, src),
+            DType::F64 => index::scatter_add::<f64>(x, axis, index, src),
+            DType::I64 => index::scatter_add::<i64>(x, axis, index, src),
+            DType::Bool => unsupported("scatter_add", DType::Bool),
+        }
+    }
+
+    fn concatenate(xs: &[&Array], axis: usize) -> Array {
+        with_dtype!(xs[0].dtype(), T => assemble::concatenate::<T>(xs, axis))
+    }
+
+    fn pad(x: &Array, lo: &[usize], hi: &[usize], value: f64) -> Array {
+        with_dtype!(x.dtype(), T => assemble::pad::<T>(x, lo, hi, value))
+    }
+
+    fn cumsum(x: &Array, axis: usize) -> Array {
+        use std::num::Wrapping;
+        match x.dtype() {
+            DType::F32 => scan::cumsum::<f32, f64>(x, axis, |v| v as f64, |a| a as f32),
+            DType::F64 => scan::cumsum::<f64, f64>(x, axis, |v| v, |a| a),
+            // Integer sums wrap on overflow, as in torch.
+            DType::I64 => scan::cumsum::<i64, Wrapping<i64>>(x, axis, Wrapping, |a| a.0),
+            DType::Bool => unsupported("cumsum", DType::Bool),
+        }
+    }
+
+    fn random(dist: Distribution, shape: &[usize], dtype: DType, key: RngState) -> Array {
+        random::sample(
+            dist,
+            shape,
+            dtype,
+            random::PhiloxKey::new(key.seed, key.offset),
+        )
+    }
+
+    fn bernoulli(p: &Array, key: RngState) -> Array {
+        random::bernoulli(random::PhiloxKey::new(key.seed, key.offset), p)
+    }
+
+    fn dot_general(lhs: &Array, rhs: &Array, dims: &DotDims) -> Array {
+        dot_general::dot_general(lhs, rhs, dims)
+    }
+
+    fn conv2d(input: &Array, weight: &Array, params: &Conv2dParams) -> Array {
+        conv::conv2d(input, weight, params)
+    }
+
+    fn max_pool2d(input: &Array, params: &Pool2dParams) -> Array {
+        conv::max_pool2d(input, params)
     }
 }

@@ -30,12 +30,13 @@
 //! Each draw reserves `blocks_used(kind, n)` blocks via [`next_key`], which returns the key at
 //! the current offset and advances it, so successive draws never overlap.
 
-// The ops layer wires these entry points in one by one; not every one has a caller yet.
-#![allow(dead_code)]
-
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rayon::prelude::*;
+
+use crate::array::backend::Distribution;
+use crate::array::storage::{StorageElement, alloc_uninit};
+use crate::array::{Array, DType, Layout};
 
 /// Philox4x32 round multipliers.
 const PHILOX_M0: u32 = 0xD251_1F53;
@@ -72,7 +73,8 @@ impl PhiloxKey {
         Self { seed, offset }
     }
 
-    /// The key `blocks` blocks further along the same stream.
+    /// The key `blocks` blocks further along the same stream (only tests need it so far).
+    #[cfg(test)]
     pub(crate) const fn advanced(self, blocks: u64) -> Self {
         Self {
             seed: self.seed,
@@ -148,7 +150,9 @@ pub(crate) const fn blocks_used(kind: RandomKind, n: usize) -> u64 {
     n.div_ceil(kind.elements_per_block()) as u64
 }
 
-/// How many Philox blocks a uniform draw of `n` elements consumes (`f64` if `is_f64`).
+/// How many Philox blocks a uniform draw of `n` elements consumes (`f64` if `is_f64`; only
+/// tests need it so far).
+#[cfg(test)]
 pub(crate) const fn blocks_used_uniform(n: usize, is_f64: bool) -> u64 {
     blocks_used(
         if is_f64 {
@@ -167,7 +171,7 @@ where
     T: Copy + Send,
     G: Fn([u32; 4]) -> [T; K] + Sync,
 {
-    const { assert!(K > 0 && PAR_CHUNK % K == 0) };
+    const { assert!(K > 0 && PAR_CHUNK.is_multiple_of(K)) };
     let fill_seq = |first_block: u64, chunk: &mut [T]| {
         let mut block = first_block;
         let mut exact = chunk.chunks_exact_mut(K);
@@ -372,17 +376,93 @@ pub(crate) fn set_state(state: PhiloxKey) {
     g.offset = state.offset;
 }
 
+/// The kernel-level kind of a draw of `dist` in `dtype`, or `None` if that pair is not a
+/// valid draw (the primitive's shape rule rejects those first).
+pub(crate) fn kind_of(dist: Distribution, dtype: DType) -> Option<RandomKind> {
+    match (dist, dtype) {
+        (Distribution::Uniform, DType::F32) => Some(RandomKind::UniformF32),
+        (Distribution::Uniform, DType::F64) => Some(RandomKind::UniformF64),
+        (Distribution::Normal, DType::F32) => Some(RandomKind::NormalF32),
+        (Distribution::Normal, DType::F64) => Some(RandomKind::NormalF64),
+        (Distribution::RandInt { .. }, DType::I64) => Some(RandomKind::RandInt),
+        (Distribution::RandPerm, DType::I64) => Some(RandomKind::RandPerm),
+        _ => None,
+    }
+}
+
+/// A contiguous array of `shape` holding `fill`'s values.
+fn filled<T: StorageElement>(shape: &[usize], fill: impl FnOnce(&mut [T])) -> Array {
+    let mut out = alloc_uninit::<T>(crate::array::layout::numel(shape));
+    fill(&mut out);
+    Array::from_parts(T::wrap(out), Layout::contiguous(shape))
+}
+
+/// A fresh row-major array of `shape` and `dtype` drawn from `dist` at stream position `key`
+/// (which must have [`blocks_used`] blocks reserved for it). `RandPerm` needs a 1-d shape.
+///
+/// # Panics
+/// On a `(dist, dtype)` pair [`kind_of`] rejects, or a `RandInt` with `high <= low`.
+pub(crate) fn sample(dist: Distribution, shape: &[usize], dtype: DType, key: PhiloxKey) -> Array {
+    match (dist, dtype) {
+        (Distribution::Uniform, DType::F32) => filled(shape, |o| uniform_f32(key, o)),
+        (Distribution::Uniform, DType::F64) => filled(shape, |o| uniform_f64(key, o)),
+        (Distribution::Normal, DType::F32) => filled(shape, |o| normal_f32(key, o)),
+        (Distribution::Normal, DType::F64) => filled(shape, |o| normal_f64(key, o)),
+        (Distribution::RandInt { low, high }, DType::I64) => {
+            filled(shape, |o| randint(key, low, high, o))
+        }
+        (Distribution::RandPerm, DType::I64) => {
+            assert_eq!(
+                shape.len(),
+                1,
+                "randperm: internal: shape {shape:?} is not 1-d"
+            );
+            filled(shape, |o| o.copy_from_slice(&randperm(key, shape[0])))
+        }
+        _ => panic!("random: internal: {dist:?} cannot produce {dtype}"),
+    }
+}
+
+/// `1` where a `U[0, 1)` draw (of `p`'s float dtype, laid out row-major over `p`'s shape) is
+/// below `p`, else `0`, in `p`'s dtype; `p` may be any strided view. `p` of exactly 0 or 1
+/// gives exactly 0 or 1. Uses the blocks of a uniform draw of `p.numel()` elements.
+///
+/// # Panics
+/// If an element of `p` is outside `[0, 1]` (or NaN), with torch's message.
+pub(crate) fn bernoulli(key: PhiloxKey, p: &Array) -> Array {
+    fn below<T: StorageElement>(u: &Array, p: &Array) -> Array {
+        super::elementwise::zip(u, p, |u: T, p: T| {
+            assert!(
+                p >= T::zero() && p <= T::one(),
+                "bernoulli: Expected p_in >= 0 && p_in <= 1 to be true, but got p = {p:?}; \
+                 every probability must lie in [0, 1]"
+            );
+            if u < p { T::one() } else { T::zero() }
+        })
+    }
+    let u = sample(Distribution::Uniform, p.shape(), p.dtype(), key);
+    match p.dtype() {
+        DType::F32 => below::<f32>(&u, p),
+        DType::F64 => below::<f64>(&u, p),
+        d => panic!("bernoulli: internal: p of dtype {d} should have been rejected"),
+    }
+}
+
+/// Serialises the tests (in any module) that touch the global generator.
+#[cfg(test)]
+pub(crate) fn lock_global_for_tests() -> MutexGuard<'static, ()> {
+    static GLOBAL_TEST_LOCK: Mutex<()> = Mutex::new(());
+    GLOBAL_TEST_LOCK
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Serialises the tests that touch the global generator.
-    static GLOBAL_TEST_LOCK: Mutex<()> = Mutex::new(());
-
     fn lock_global() -> MutexGuard<'static, ()> {
-        GLOBAL_TEST_LOCK
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock_global_for_tests()
     }
 
     /// Long enough to take the parallel path, with a ragged tail.

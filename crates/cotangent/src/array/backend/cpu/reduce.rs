@@ -62,28 +62,34 @@ impl<T: Element + std::ops::Add<Output = T>> Fold<T> for Sum {
         if !T::DTYPE.is_float() {
             return xs.iter().fold(T::zero(), |a, &b| a + b);
         }
-        // Blocks in the element type, blocks combined in f64.
-        let mut total = 0f64;
-        for block in xs.chunks(SUM_BLOCK) {
-            let mut acc = [T::zero(); 16];
-            let chunks = block.chunks_exact(16);
-            let rem = chunks.remainder();
-            for c in chunks {
-                for l in 0..16 {
-                    acc[l] = acc[l] + c[l];
-                }
-            }
-            let mut r = T::zero();
-            for a in acc {
-                r = r + a;
-            }
-            for &x in rem {
-                r = r + x;
-            }
-            total += r.to_f64();
-        }
-        T::from_f64(total)
+        super::dispatch::avx2_or_plain(|| float_sum(xs))
     }
+}
+
+/// Blocks in the element type, blocks combined in f64. Inlined into both the baseline and
+/// the AVX2 build (Note [AVX2 dispatch]).
+#[inline(always)]
+fn float_sum<T: Element + std::ops::Add<Output = T>>(xs: &[T]) -> T {
+    let mut total = 0f64;
+    for block in xs.chunks(SUM_BLOCK) {
+        let mut acc = [T::zero(); 16];
+        let chunks = block.chunks_exact(16);
+        let rem = chunks.remainder();
+        for c in chunks {
+            for l in 0..16 {
+                acc[l] = acc[l] + c[l];
+            }
+        }
+        let mut r = T::zero();
+        for a in acc {
+            r = r + a;
+        }
+        for &x in rem {
+            r = r + x;
+        }
+        total += r.to_f64();
+    }
+    T::from_f64(total)
 }
 
 impl<T: Element + std::ops::Mul<Output = T>> Fold<T> for Prod {
@@ -101,7 +107,11 @@ impl<T: Element> Fold<T> for Max {
     }
     fn combine(&self, a: T, b: T) -> T {
         // NaN wins, as in torch.
-        if b > a || b.is_nan() && !a.is_nan() { b } else { a }
+        if b > a || b.is_nan() && !a.is_nan() {
+            b
+        } else {
+            a
+        }
     }
     fn fold_slice(&self, xs: &[T]) -> T {
         xs[1..].iter().fold(xs[0], |a, &b| self.combine(a, b))
@@ -113,7 +123,11 @@ impl<T: Element> Fold<T> for Min {
         unreachable!("min has no identity; fold_from is used")
     }
     fn combine(&self, a: T, b: T) -> T {
-        if b < a || b.is_nan() && !a.is_nan() { b } else { a }
+        if b < a || b.is_nan() && !a.is_nan() {
+            b
+        } else {
+            a
+        }
     }
     fn fold_slice(&self, xs: &[T]) -> T {
         xs[1..].iter().fold(xs[0], |a, &b| self.combine(a, b))
@@ -181,8 +195,14 @@ fn reduce_with<T: StorageElement, F: Fold<T>>(x: &Array, axes: &[usize], fold: F
     } else {
         let per_out = |o: usize| fold_range(&fold, src, &walk, o * block..(o + 1) * block);
         match parallel_chunk(n_out * block, MIN_PER_THREAD) {
-            Some(_) => out.par_iter_mut().enumerate().for_each(|(o, d)| *d = per_out(o)),
-            None => out.iter_mut().enumerate().for_each(|(o, d)| *d = per_out(o)),
+            Some(_) => out
+                .par_iter_mut()
+                .enumerate()
+                .for_each(|(o, d)| *d = per_out(o)),
+            None => out
+                .iter_mut()
+                .enumerate()
+                .for_each(|(o, d)| *d = per_out(o)),
         }
     }
     Array::from_parts(T::wrap(out), Layout::contiguous(&out_shape))

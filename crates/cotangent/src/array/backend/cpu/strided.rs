@@ -30,9 +30,8 @@ impl<const N: usize> Walk<N> {
             }
             // Merge with the previous kept dim when every operand is contiguous across both.
             if !out_shape.is_empty() {
-                let mergeable = (0..N).all(|k| {
-                    *strides[k].last().unwrap() == layouts[k].strides()[d] * shape[d]
-                });
+                let mergeable = (0..N)
+                    .all(|k| *strides[k].last().unwrap() == layouts[k].strides()[d] * shape[d]);
                 if mergeable {
                     *out_shape.last_mut().unwrap() *= shape[d];
                     for (k, s) in strides.iter_mut().enumerate() {
@@ -47,7 +46,11 @@ impl<const N: usize> Walk<N> {
             }
         }
         let offsets = std::array::from_fn(|k| layouts[k].offset());
-        Walk { shape: out_shape, strides, offsets }
+        Walk {
+            shape: out_shape,
+            strides,
+            offsets,
+        }
     }
 
     /// The coalesced shape.
@@ -95,7 +98,10 @@ impl<const N: usize> Walk<N> {
             rest /= self.shape[d];
         }
         let mut pos: [usize; N] = std::array::from_fn(|k| {
-            self.offsets[k] + (0..rank).map(|d| index[d] * self.strides[k][d]).sum::<usize>()
+            self.offsets[k]
+                + (0..rank)
+                    .map(|d| index[d] * self.strides[k][d])
+                    .sum::<usize>()
         });
         let mut done = range.start;
         while done < range.end {
@@ -152,8 +158,12 @@ mod tests {
         let b = Layout::contiguous(&[5, 3, 4]);
         let w = Walk::new([&a, &b]);
         let all = collect(&w, 0..60);
-        let expected: Vec<[usize; 2]> =
-            a.offsets().into_iter().zip(b.offsets()).map(|(x, y)| [x, y]).collect();
+        let expected: Vec<[usize; 2]> = a
+            .offsets()
+            .into_iter()
+            .zip(b.offsets())
+            .map(|(x, y)| [x, y])
+            .collect();
         assert_eq!(all, expected);
         for (lo, hi) in [(0, 7), (7, 23), (23, 60), (59, 60), (13, 13)] {
             assert_eq!(collect(&w, lo..hi), expected[lo..hi].to_vec());

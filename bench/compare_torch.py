@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of cotangent's eager tensor core against PyTorch on the CPU.
+
+Runs the same workloads in both libraries in one go and prints a table of medians, ratios
+and targets:
+
+  matmul_1024     f32 (1024 x 1024) @ (1024 x 1024)   target: cotangent GFLOP/s >= 0.85 x torch's
+  add_4M          a + b, 4M-element f32 vectors          target: time <= 1.2 x torch's
+  sum_16M         x.sum(), 16M f32                       target: time <= 1.2 x torch's
+  transpose_4096  x.t().contiguous(), 4096 x 4096 f32    target: time <= 1.5 x torch's
+  add_5           a + b, 5-element f32 (eager overhead)  target: cotangent <= 0.5 us absolute
+
+plus the buffer-pool experiment: the cotangent side runs twice, as separate processes, with
+the pool on and with COTANGENT_POOL=0 (the variable is read once per process).
+
+The cotangent side is `cargo bench -p cotangent --bench side_by_side`
+(crates/cotangent/benches/side_by_side.rs), which prints one JSON line per workload: the
+script builds it with `cargo bench --no-run` and then runs that binary once per workload and
+pool setting, interleaved with the torch measurement of the same workload, so a change in
+the machine's load hits both libraries alike (and an edit to the tree mid-run cannot trigger
+a rebuild). The timing method here mirrors the Rust side exactly: warm up (>= 3 calls and 0.2 s), time samples of
+`batch` back-to-back calls (batch chosen so a sample lasts ~2 ms, which is how the 5-element
+eager-overhead case is timed as a loop of many calls divided by their number), take >= 15
+samples within a ~2 s budget, report the median seconds per call. The whole comparison is
+repeated for --rounds rounds (default 3), interleaved, and for each library and workload the
+round with the median result is reported (one round disturbed by another process on the
+machine does not decide the result; every round's median is kept in --json-out). Before each
+measurement the script waits (up to --quiet-wait seconds) until the CPUs are idle, since on a
+2-core machine a concurrent compiler halves one library's threads; torch's OpenMP barriers
+suffer worst (a 0.6 ms sum becomes 8 ms when a core is taken).
+
+Usage: python bench/compare_torch.py [--threads 2] [--rounds 3] [--json-out FILE] [WORKLOAD ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+
+MIN_SAMPLES = 15
+MAX_SAMPLES = 200
+BUDGET_S = 2.0
+SAMPLE_TARGET_S = 2e-3
+WARMUP_S = 0.2
+
+WORKLOADS = ["matmul_1024", "add_4M", "sum_16M", "transpose_4096", "add_5"]
+
+# workload -> (kind, bound, description)
+#   "speed": cotangent GFLOP/s / torch GFLOP/s must be >= bound
+#   "time":  cotangent time / torch time must be <= bound
+#   "abs":   cotangent time must be <= bound seconds
+TARGETS = {
+    "matmul_1024": ("speed", 0.85, "GFLOP/s >= 0.85x torch"),
+    "add_4M": ("time", 1.2, "time <= 1.2x torch"),
+    "sum_16M": ("time", 1.2, "time <= 1.2x torch"),
+    "transpose_4096": ("time", 1.5, "time <= 1.5x torch"),
+    "add_5": ("abs", 0.5e-6, "<= 0.5 us"),
+}
+
+
+def measure(f) -> dict:
+    """Median seconds per call of `f`, with warm-up and adaptive batching (see module doc)."""
+    start = time.perf_counter()
+    warm = 0
+    while warm < 3 or time.perf_counter() - start < WARMUP_S:
+        f()
+        warm += 1
+    per_call = (time.perf_counter() - start) / warm
+    batch = max(1, int(-(-SAMPLE_TARGET_S // per_call)))
+    samples = min(MAX_SAMPLES, max(MIN_SAMPLES, int(BUDGET_S / (per_call * batch))))
+    times = []
+    for _ in range(samples):
+        t = time.perf_counter()
+        for _ in range(batch):
+            f()
+        times.append((time.perf_counter() - t) / batch)
+    return {"median_s": statistics.median(times), "iters": samples * batch, "samples": samples}
+
+
+def values(shape, seed):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(shape, generator=g, dtype=torch.float32) * 2 - 1
+
+
+def torch_results(wanted: list[str]) -> dict[str, dict]:
+    out = {}
+
+    def record(name, stats, flops=None, nbytes=None):
+        stats.update(
+            lib="torch",
+            workload=name,
+            gflops=flops / stats["median_s"] / 1e9 if flops else None,
+            gbps=nbytes / stats["median_s"] / 1e9 if nbytes else None,
+            threads=torch.get_num_threads(),
+        )
+        out[name] = stats
+        print(json.dumps(stats), flush=True)
+
+    if "matmul_1024" in wanted:
+        n = 1024
+        a, b = values((n, n), 1), values((n, n), 2)
+        record("matmul_1024", measure(lambda: a @ b), flops=2.0 * n**3)
+    if "add_4M" in wanted:
+        n = 4 << 20
+        a, b = values(n, 3), values(n, 4)
+        record("add_4M", measure(lambda: a + b), nbytes=3 * 4 * n)
+    if "sum_16M" in wanted:
+        n = 16 << 20
+        x = values(n, 5)
+        record("sum_16M", measure(lambda: x.sum()), nbytes=4 * n)
+    if "transpose_4096" in wanted:
+        n = 4096
+        x = values((n, n), 6)
+        record("transpose_4096", measure(lambda: x.t().contiguous()), nbytes=2 * 4 * n * n)
+    if "add_5" in wanted:
+        a, b = values(5, 7), values(5, 8)
+        record("add_5", measure(lambda: a + b), nbytes=3 * 4 * 5)
+    return out
+
+
+def build_cotangent() -> str:
+    """Build the release bench binary (`cargo bench --no-run`) and return its path."""
+    cmd = ["cargo", "bench", "-p", "cotangent", "--bench", "side_by_side", "--no-run", "--message-format=json"]
+    print(f"$ {' '.join(cmd)}", file=sys.stderr, flush=True)
+    proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"cargo bench --no-run failed with exit code {proc.returncode}")
+    exe = None
+    for line in proc.stdout.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "side_by_side":
+            exe = msg.get("executable") or exe
+    if exe is None:
+        sys.exit("could not find the side_by_side bench executable in cargo's output")
+    return exe
+
+
+def cotangent_run(exe: str, wanted: list[str], threads: int, pool: bool) -> dict[str, dict]:
+    """Run the bench binary (what `cargo bench --bench side_by_side -- WORKLOADS` runs) in a
+    fresh process, so COTANGENT_POOL is read anew."""
+    env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+    if pool:
+        env.pop("COTANGENT_POOL", None)
+    else:
+        env["COTANGENT_POOL"] = "0"
+    proc = subprocess.run([exe, "--bench", *wanted], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"{exe} failed with exit code {proc.returncode}")
+    out = {}
+    for line in proc.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            r = json.loads(line)
+            print(line, flush=True)
+            out[r["workload"]] = r
+    return out
+
+
+def cpu_busy(interval: float = 0.5) -> float:
+    """Fraction of all CPUs busy over `interval` seconds (from /proc/stat; 0 if unavailable)."""
+
+    def snap():
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    try:
+        t0, i0 = snap()
+        time.sleep(interval)
+        t1, i1 = snap()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return 1.0 - (i1 - i0) / max(1, t1 - t0)
+
+
+def wait_quiet(max_wait: float, threshold: float = 0.15) -> bool:
+    """Wait (up to `max_wait` s) until other processes leave the CPUs idle, so neither library
+    is timed while, say, a compiler shares the 2 cores. Returns False if it never got quiet."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        busy = cpu_busy()
+        if busy < threshold:
+            return True
+        if time.monotonic() > deadline:
+            print(f"# warning: CPUs still {busy:.0%} busy after {max_wait:.0f} s; timing anyway", flush=True)
+            return False
+        time.sleep(2.0)
+
+
+def loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
+def combine(per_round: list[dict[str, dict]]) -> dict[str, dict]:
+    """Per workload, the round whose median is the median of the rounds' medians (so one
+    round disturbed by another process on the machine does not decide the result)."""
+    out = {}
+    for name in per_round[0]:
+        runs = sorted((r[name] for r in per_round if name in r), key=lambda r: r["median_s"])
+        pick = dict(runs[(len(runs) - 1) // 2])
+        pick["round_medians_s"] = [r[name]["median_s"] for r in per_round if name in r]
+        out[name] = pick
+    return out
+
+
+def fmt_time(s: float | None) -> str:
+    if s is None:
+        return "-"
+    if s < 1e-6:
+        return f"{s * 1e9:.0f} ns"
+    if s < 1e-3:
+        return f"{s * 1e6:.2f} us"
+    return f"{s * 1e3:.3f} ms"
+
+
+def rate(r: dict) -> str:
+    if r.get("gflops"):
+        return f"{r['gflops']:.1f} GFLOP/s"
+    if r.get("gbps"):
+        return f"{r['gbps']:.2f} GB/s"
+    return ""
+
+
+def verdict(name: str, cot: dict, tor: dict) -> tuple[str, str, str]:
+    """(ratio shown, target text, PASS/FAIL)."""
+    kind, bound, text = TARGETS[name]
+    c, t = cot["median_s"], tor["median_s"]
+    if kind == "speed":
+        r = t / c
+        return f"{r:.2f}x speed", text, "PASS" if r >= bound else "FAIL"
+    if kind == "time":
+        r = c / t
+        return f"{r:.2f}x time", text, "PASS" if r <= bound else "FAIL"
+    return f"{c / t:.2f}x time", text, "PASS" if c <= bound else "FAIL"
+
+
+def table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for k, r in enumerate(rows):
+        lines.append(" | ".join(c.ljust(w) for c, w in zip(r, widths)))
+        if k == 0:
+            lines.append("-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("workloads", nargs="*", default=WORKLOADS, help=f"subset of {WORKLOADS}")
+    ap.add_argument("--threads", type=int, default=2, help="threads for both libraries (default 2)")
+    ap.add_argument("--json-out", type=Path, help="also write every result to this JSON file")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median round counts (default 3)")
+    ap.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120.0,
+        help="before each measurement, wait up to this many seconds for the CPUs to be idle (default 120)",
+    )
+    ap.add_argument("--no-pool-off", action="store_true", help="skip the COTANGENT_POOL=0 run")
+    args = ap.parse_args()
+    wanted = [w for w in WORKLOADS if w in args.workloads]
+    unknown = set(args.workloads) - set(WORKLOADS)
+    if unknown:
+        sys.exit(f"unknown workloads {sorted(unknown)}; choose from {WORKLOADS}")
+
+    torch.set_num_threads(args.threads)
+    print(
+        f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
+        f"threads: {args.threads}; torch {torch.__version__}; python {platform.python_version()}",
+        flush=True,
+    )
+    # Build first so compilation does not overlap any timing. Then, per workload, run
+    # cotangent (pool on), cotangent (COTANGENT_POOL=0) and torch back to back, so drift in
+    # the machine's load affects both libraries alike.
+    exe = build_cotangent()
+    print(f"# load average before: {loadavg()} (other processes on a 2-core machine skew results)", flush=True)
+    rounds: list[tuple[dict, dict, dict]] = []
+    for k in range(args.rounds):
+        print(f"# round {k + 1} of {args.rounds}", flush=True)
+        cot, cot_nopool, tor = {}, {}, {}
+        for name in wanted:
+            wait_quiet(args.quiet_wait)
+            cot.update(cotangent_run(exe, [name], args.threads, pool=True))
+            if not args.no_pool_off:
+                wait_quiet(args.quiet_wait)
+                cot_nopool.update(cotangent_run(exe, [name], args.threads, pool=False))
+            wait_quiet(args.quiet_wait)
+            tor.update(torch_results([name]))
+        rounds.append((cot, cot_nopool, tor))
+    print(f"# load average after: {loadavg()}", flush=True)
+    cot, cot_nopool, tor = (combine([r[i] for r in rounds]) for i in range(3))
+
+    rows = [["workload", "cotangent", "torch", "ratio", "target", "result"]]
+    for name in wanted:
+        if name not in cot:
+            rows.append([name, "missing", fmt_time(tor[name]["median_s"]), "-", TARGETS[name][2], "n/a"])
+            continue
+        c, t = cot[name], tor[name]
+        ratio, target, ok = verdict(name, c, t)
+        rows.append(
+            [
+                name,
+                f"{fmt_time(c['median_s'])} ({rate(c)})" if rate(c) and name != "add_5" else fmt_time(c["median_s"]),
+                f"{fmt_time(t['median_s'])} ({rate(t)})" if rate(t) and name != "add_5" else fmt_time(t["median_s"]),
+                ratio,
+                target,
+                ok,
+            ]
+        )
+    print()
+    print(table(rows))
+
+    if cot_nopool:
+        prow = [["workload (cotangent)", "pool on", "pool off (COTANGENT_POOL=0)", "off / on"]]
+        for name in wanted:
+            if name in cot and name in cot_nopool:
+                on, off = cot[name]["median_s"], cot_nopool[name]["median_s"]
+                prow.append([name, fmt_time(on), fmt_time(off), f"{off / on:.2f}x"])
+        print()
+        print("Buffer pool (size-bucketed, array/storage.rs):")
+        print(table(prow))
+        if "add_4M" in cot and "add_4M" in cot_nopool:
+            on, off = cot["add_4M"]["median_s"], cot_nopool["add_4M"]["median_s"]
+            pays = off / on >= 1.05
+            print(
+                f"pool decision (add_4M): pool {'PAYS' if pays else 'does NOT pay'} "
+                f"(off/on = {off / on:.2f}x; threshold 1.05x)"
+            )
+
+    if args.json_out:
+        args.json_out.write_text(
+            json.dumps({"cotangent": cot, "cotangent_pool_off": cot_nopool, "torch": tor}, indent=2)
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+//! Documentation-only modules.
+
+pub mod torch_for_rust_users;

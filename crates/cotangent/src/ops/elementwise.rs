@@ -1,0 +1,411 @@
+//! Elementwise composites: `relu`, `clamp`, `square`, `gelu`, `silu`, `softplus`,
+//! `leaky_relu`, `hardtanh`, `log_sigmoid`. Each is written with public ops only, so every
+//! transform handles it with no rules of its own; where a choice of formula decides the
+//! derivative at a kink, the docs say which one it gives.
+//!
+//! Float parameters (`clamp` bounds, slopes) act like Python floats in torch: an integer
+//! tensor is promoted to `f32`, a float tensor keeps its dtype.
+
+use crate::array::DType;
+use crate::primitives::unary::int_op_info;
+use crate::primitives::{erf::erf_series, minimum::minimum, where_select::where_};
+use crate::testing::{OpInfo, RefArray, S, XS, broadcast_shape};
+use crate::trace::Tensor;
+
+/// A Python-float scalar as the 0-d operand torch would use against `x`.
+fn scalar_like(x: &Tensor, value: f64) -> Tensor {
+    Tensor::scalar_of(value, DType::result_type_with_scalar(x.dtype(), true))
+}
+
+/// Rectified linear unit max(x, 0) (`torch.relu`), keeping the dtype. NaN stays NaN, and the
+/// derivative at 0 is 0 (it is computed as `where(x <= 0, 0, x)`).
+///
+/// ```
+/// # use cotangent::{Tensor, relu};
+/// let x = Tensor::from_slice(&[-1.0f32, 0.0, 2.0], &[3]).unwrap();
+/// assert_eq!(relu(&x).to_vec::<f32>(), vec![0.0, 0.0, 2.0]);
+/// ```
+#[track_caller]
+pub fn relu(x: &Tensor) -> Tensor {
+    where_(&x.le_scalar(0.0), &Tensor::scalar_of(0.0, x.dtype()), x)
+}
+
+/// `x` limited to `[min, max]` (`torch.clamp`; either bound may be `None`). If `min > max`
+/// every element becomes `max`, as in torch. NaN stays NaN. An integer tensor is promoted to
+/// `f32` (the bounds are Python floats); use [`clamp_tensor`] with `i64` bounds to keep it
+/// integer. The derivative is 1 inside the interval and on its ends, 0 outside.
+///
+/// # Panics
+/// If both bounds are `None` (torch: "At least one of 'min' or 'max' must not be None").
+///
+/// ```
+/// # use cotangent::{Tensor, clamp};
+/// let x = Tensor::from_slice(&[-3.0f32, 0.5, 3.0], &[3]).unwrap();
+/// assert_eq!(clamp(&x, Some(-1.0), Some(1.0)).to_vec::<f32>(), vec![-1.0, 0.5, 1.0]);
+/// assert_eq!(clamp(&x, None, Some(0.0)).to_vec::<f32>(), vec![-3.0, 0.0, 0.0]);
+/// ```
+#[track_caller]
+pub fn clamp(x: &Tensor, min: Option<f64>, max: Option<f64>) -> Tensor {
+    let min = min.map(|v| scalar_like(x, v));
+    let max = max.map(|v| scalar_like(x, v));
+    clamp_tensor(x, min.as_ref(), max.as_ref())
+}
+
+/// `x` limited to `[min, max]` elementwise, with tensor bounds that broadcast against `x`
+/// (`torch.clamp(x, min_tensor, max_tensor)`); the result has the promoted dtype of all
+/// three. See [`clamp`].
+///
+/// # Panics
+/// If both bounds are `None`, or if the shapes cannot be broadcast.
+///
+/// ```
+/// # use cotangent::{Tensor, clamp_tensor};
+/// let x = Tensor::from_slice(&[-3i64, 1, 3], &[3]).unwrap();
+/// let y = clamp_tensor(&x, Some(&Tensor::scalar(0i64)), Some(&Tensor::scalar(2i64)));
+/// assert_eq!(y.to_vec::<i64>(), vec![0, 1, 2]);
+/// ```
+#[track_caller]
+pub fn clamp_tensor(x: &Tensor, min: Option<&Tensor>, max: Option<&Tensor>) -> Tensor {
+    assert!(
+        min.is_some() || max.is_some(),
+        "clamp: At least one of 'min' or 'max' must not be None"
+    );
+    // `where` keeps NaN (every comparison with it is false) and picks `x` on the bounds,
+    // so the derivative there is 1, as in torch.
+    let mut y = x.clone();
+    if let Some(lo) = min {
+        y = where_(&y.lt(lo), lo, &y);
+    }
+    if let Some(hi) = max {
+        y = where_(&y.gt(hi), hi, &y);
+    }
+    y
+}
+
+/// x² elementwise (`torch.square`), keeping integer dtypes (bool becomes `i64`).
+///
+/// ```
+/// # use cotangent::{Tensor, square};
+/// let x = Tensor::from_slice(&[-3i64, 2], &[2]).unwrap();
+/// assert_eq!(square(&x).to_vec::<i64>(), vec![9, 4]);
+/// ```
+#[track_caller]
+pub fn square(x: &Tensor) -> Tensor {
+    let x = if x.dtype() == DType::Bool {
+        x.to_dtype(DType::I64)
+    } else {
+        x.clone()
+    };
+    &x * &x
+}
+
+impl Tensor {
+    /// Rectified linear unit; see [`relu`].
+    #[track_caller]
+    pub fn relu(&self) -> Tensor {
+        relu(self)
+    }
+
+    /// `self` limited to `[min, max]`; see [`clamp`].
+    #[track_caller]
+    pub fn clamp(&self, min: Option<f64>, max: Option<f64>) -> Tensor {
+        clamp(self, min, max)
+    }
+
+    /// `self` limited to tensor bounds; see [`clamp_tensor`].
+    #[track_caller]
+    pub fn clamp_tensor(&self, min: Option<&Tensor>, max: Option<&Tensor>) -> Tensor {
+        clamp_tensor(self, min, max)
+    }
+
+    /// x² elementwise; see [`square`].
+    #[track_caller]
+    pub fn square(&self) -> Tensor {
+        square(self)
+    }
+}
+
+/// Gaussian error linear unit (`torch.nn.functional.gelu(x, approximate=...)`):
+/// `approximate = "none"` gives the exact x Φ(x) = x (1 + erf(x/√2)) / 2, and `"tanh"` gives
+/// x (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2.
+///
+/// # Panics
+/// If `approximate` is neither `"none"` nor `"tanh"` (torch: "approximate argument must be
+/// either none or tanh.").
+///
+/// ```
+/// # use cotangent::{Tensor, gelu};
+/// let x = Tensor::from_slice(&[0.0f32, 10.0], &[2]).unwrap();
+/// assert_eq!(gelu(&x, "none").to_vec::<f32>(), vec![0.0, 10.0]);
+/// assert_eq!(gelu(&x, "tanh").to_vec::<f32>(), vec![0.0, 10.0]);
+/// ```
+#[track_caller]
+pub fn gelu(x: &Tensor, approximate: &str) -> Tensor {
+    match approximate {
+        "none" => x * 0.5 * (1.0 + (x * std::f64::consts::FRAC_1_SQRT_2).erf()),
+        "tanh" => {
+            let k = (2.0 / std::f64::consts::PI).sqrt();
+            let inner = (x + &(x * x * x * 0.044715)) * k;
+            x * 0.5 * (1.0 + inner.tanh())
+        }
+        other => panic!("gelu: approximate argument must be either none or tanh. (got {other:?})"),
+    }
+}
+
+/// Sigmoid linear unit x σ(x), also called swish (`torch.nn.functional.silu`).
+///
+/// ```
+/// # use cotangent::{Tensor, silu};
+/// let x = Tensor::from_slice(&[0.0f32, 2.0], &[2]).unwrap();
+/// let y = silu(&x).to_vec::<f32>();
+/// assert_eq!(y[0], 0.0);
+/// assert!((y[1] - 2.0 / (1.0 + (-2.0f32).exp())).abs() < 1e-6);
+/// ```
+#[track_caller]
+pub fn silu(x: &Tensor) -> Tensor {
+    x * &x.sigmoid()
+}
+
+/// Softplus ln(1 + eˣ) with torch's defaults `beta = 1`, `threshold = 20`
+/// (`torch.nn.functional.softplus(x)`); see [`softplus_with`].
+///
+/// ```
+/// # use cotangent::{Tensor, softplus};
+/// let x = Tensor::from_slice(&[0.0f64, 30.0], &[2]).unwrap();
+/// assert_eq!(softplus(&x).to_vec::<f64>(), vec![2f64.ln(), 30.0]);
+/// ```
+#[track_caller]
+pub fn softplus(x: &Tensor) -> Tensor {
+    softplus_with(x, 1.0, 20.0)
+}
+
+/// Softplus ln(1 + e^(βx)) / β, and `x` itself where βx > `threshold`
+/// (`torch.nn.functional.softplus(x, beta, threshold)`). The exponent is capped at the
+/// threshold, so no branch overflows and derivatives stay finite.
+///
+/// ```
+/// # use cotangent::{Tensor, softplus_with};
+/// let x = Tensor::from_slice(&[0.0f64, 3.0], &[2]).unwrap();
+/// assert_eq!(softplus_with(&x, 2.0, 5.0).to_vec::<f64>(), vec![2f64.ln() / 2.0, 3.0]);
+/// ```
+#[track_caller]
+pub fn softplus_with(x: &Tensor, beta: f64, threshold: f64) -> Tensor {
+    let bx = x * beta;
+    let capped = clamp(&bx, None, Some(threshold));
+    let soft = capped.exp().log1p() / beta;
+    where_(&bx.gt_scalar(threshold), x, &soft)
+}
+
+/// Leaky ReLU: x for x > 0 and `negative_slope` · x otherwise
+/// (`torch.nn.functional.leaky_relu`; torch's default slope is 0.01).
+///
+/// ```
+/// # use cotangent::{Tensor, leaky_relu};
+/// let x = Tensor::from_slice(&[-2.0f32, 3.0], &[2]).unwrap();
+/// assert_eq!(leaky_relu(&x, 0.5).to_vec::<f32>(), vec![-1.0, 3.0]);
+/// ```
+#[track_caller]
+pub fn leaky_relu(x: &Tensor, negative_slope: f64) -> Tensor {
+    where_(&x.gt_scalar(0.0), x, &(x * negative_slope))
+}
+
+/// `x` limited to `[min_val, max_val]` (`torch.nn.functional.hardtanh`; torch's defaults
+/// are -1 and 1). The same as [`clamp`] with both bounds.
+///
+/// # Panics
+/// If `min_val > max_val`.
+///
+/// ```
+/// # use cotangent::{Tensor, hardtanh};
+/// let x = Tensor::from_slice(&[-3.0f32, 0.5, 3.0], &[3]).unwrap();
+/// assert_eq!(hardtanh(&x, -1.0, 1.0).to_vec::<f32>(), vec![-1.0, 0.5, 1.0]);
+/// ```
+#[track_caller]
+pub fn hardtanh(x: &Tensor, min_val: f64, max_val: f64) -> Tensor {
+    assert!(
+        min_val <= max_val,
+        "hardtanh: min_val ({min_val}) must not be greater than max_val ({max_val})"
+    );
+    clamp(x, Some(min_val), Some(max_val))
+}
+
+/// ln σ(x) = -ln(1 + e⁻ˣ), computed stably as min(x, 0) - ln(1 + e^(-|x|))
+/// (`torch.nn.functional.logsigmoid`).
+///
+/// ```
+/// # use cotangent::{Tensor, log_sigmoid};
+/// let x = Tensor::from_slice(&[0.0f64, -1000.0], &[2]).unwrap();
+/// assert_eq!(log_sigmoid(&x).to_vec::<f64>(), vec![-(2f64.ln()), -1000.0]);
+/// ```
+#[track_caller]
+pub fn log_sigmoid(x: &Tensor) -> Tensor {
+    // `minimum` splits the derivative evenly at 0, and |x|' = 0 there: the sum is the
+    // true derivative σ(-0) = 1/2.
+    let x = if x.dtype().is_float() {
+        x.clone()
+    } else {
+        x.to_dtype(DType::F32)
+    };
+    minimum(&x, &Tensor::scalar_of(0.0, x.dtype())) - (-x.abs()).exp().log1p()
+}
+
+fn clamp_ref(x: f64, lo: f64, hi: f64) -> f64 {
+    x.max(lo).min(hi)
+}
+
+fn gelu_ref(x: f64) -> f64 {
+    0.5 * x * (1.0 + erf_series(x / 2f64.sqrt()))
+}
+
+fn gelu_tanh_ref(x: f64) -> f64 {
+    let k = (2.0 / std::f64::consts::PI).sqrt();
+    0.5 * x * (1.0 + (k * (x + 0.044715 * x * x * x)).tanh())
+}
+
+fn softplus_ref(x: f64, beta: f64, threshold: f64) -> f64 {
+    if beta * x > threshold {
+        x
+    } else {
+        (beta * x).exp().ln_1p() / beta
+    }
+}
+
+/// The composites' table entries.
+pub(crate) fn op_info() -> Vec<OpInfo> {
+    vec![
+        OpInfo::unary("relu", relu, |x| x.max(0.0)),
+        int_op_info("relu_i64", relu, |x| x.max(0.0)),
+        OpInfo::unary_on(
+            "clamp",
+            |x| clamp(x, Some(-0.5), Some(1.0)),
+            |x| clamp_ref(x, -0.5, 1.0),
+            (-3.0, 3.0),
+        ),
+        OpInfo::unary("clamp_min", |x| x.clamp(Some(0.25), None), |x| x.max(0.25)),
+        OpInfo::unary("clamp_max", |x| x.clamp(None, Some(0.25)), |x| x.min(0.25)),
+        // Crossed bounds: everything becomes max.
+        OpInfo::unary(
+            "clamp_crossed",
+            |x| x.clamp(Some(1.0), Some(-1.0)),
+            |_| -1.0,
+        ),
+        OpInfo::new(
+            "clamp_tensor",
+            |a| clamp_tensor(&a[0], Some(&a[1]), Some(&a[2])),
+            |r| {
+                let shape = broadcast_shape(&[&r[0].shape, &r[1].shape, &r[2].shape]);
+                RefArray::from_fn(&shape, |i| {
+                    clamp_ref(
+                        r[0].get_broadcast(i),
+                        r[1].get_broadcast(i),
+                        r[2].get_broadcast(i),
+                    )
+                })
+            },
+            |rng| {
+                let triples: [(&[usize], &[usize], &[usize]); 5] = [
+                    (&[S], &[S], &[S]),
+                    (&[XS, S], &[S], &[]),
+                    (&[XS, 1], &[1, S], &[XS, S]),
+                    (&[], &[XS], &[1]),
+                    (&[0, XS], &[XS], &[1, XS]),
+                ];
+                triples
+                    .iter()
+                    .map(|(x, lo, hi)| {
+                        vec![
+                            rng.tensor(x, -3.0, 3.0),
+                            rng.tensor(lo, -2.0, 0.5),
+                            rng.tensor(hi, -0.5, 2.0),
+                        ]
+                    })
+                    .collect()
+            },
+        ),
+        int_op_info(
+            "clamp_tensor_i64",
+            |x| x.clamp_tensor(Some(&Tensor::scalar(-1i64)), Some(&Tensor::scalar(2i64))),
+            |x| clamp_ref(x, -1.0, 2.0),
+        ),
+        OpInfo::unary("square", square, |x| x * x),
+        int_op_info("square_i64", square, |x| x * x),
+        OpInfo::unary_on("gelu", |x| gelu(x, "none"), gelu_ref, (-2.5, 2.5)),
+        OpInfo::unary_on("gelu_tanh", |x| gelu(x, "tanh"), gelu_tanh_ref, (-4.0, 4.0)),
+        OpInfo::unary_on("silu", silu, |x| x / (1.0 + (-x).exp()), (-6.0, 6.0)),
+        OpInfo::unary_on(
+            "softplus",
+            softplus,
+            |x| softplus_ref(x, 1.0, 20.0),
+            (-25.0, 25.0),
+        ),
+        OpInfo::unary_on(
+            "softplus_with",
+            |x| softplus_with(x, 2.0, 5.0),
+            |x| softplus_ref(x, 2.0, 5.0),
+            (-6.0, 6.0),
+        ),
+        OpInfo::unary(
+            "leaky_relu",
+            |x| leaky_relu(x, 0.1),
+            |x| if x > 0.0 { x } else { 0.1 * x },
+        ),
+        OpInfo::unary_on(
+            "hardtanh",
+            |x| hardtanh(x, -1.0, 1.0),
+            |x| clamp_ref(x, -1.0, 1.0),
+            (-3.0, 3.0),
+        ),
+        OpInfo::unary_on(
+            "log_sigmoid",
+            log_sigmoid,
+            |x| -(-x).exp().ln_1p(),
+            (-30.0, 30.0),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_propagates_through_relu_and_clamp() {
+        let x = Tensor::from_slice(&[f64::NAN], &[1]).unwrap();
+        assert!(relu(&x).item::<f64>().is_nan());
+        assert!(clamp(&x, Some(0.0), Some(1.0)).item::<f64>().is_nan());
+        assert!(log_sigmoid(&x).item::<f64>().is_nan());
+    }
+
+    #[test]
+    fn dtypes_follow_torch() {
+        let i = Tensor::from_slice(&[-2i64, 3], &[2]).unwrap();
+        assert_eq!(relu(&i).dtype(), DType::I64);
+        assert_eq!(clamp(&i, Some(0.0), None).dtype(), DType::F32);
+        assert_eq!(gelu(&i, "none").dtype(), DType::F32);
+        let f = Tensor::from_slice(&[1.0f64], &[1]).unwrap();
+        assert_eq!(softplus(&f).dtype(), DType::F64);
+        assert_eq!(clamp(&f, Some(0.0), None).dtype(), DType::F64);
+    }
+
+    /// The panic message of `f`.
+    fn panic_message(f: impl FnOnce() -> Tensor + std::panic::UnwindSafe) -> String {
+        let payload = std::panic::catch_unwind(f).expect_err("expected a panic");
+        match payload.downcast::<String>() {
+            Ok(s) => *s,
+            Err(p) => p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn bad_arguments_panic_with_torch_messages() {
+        let x = Tensor::zeros(&[2]);
+        assert!(panic_message(|| clamp(&x, None, None)).contains("At least one of 'min' or 'max'"));
+        assert!(panic_message(|| gelu(&x, "erf")).contains("either none or tanh"));
+        assert!(panic_message(|| !&x).contains("only implemented for bool tensors"));
+        let mask = Tensor::from_slice(&[true, false], &[2]).unwrap();
+        assert_eq!((!&mask).to_vec::<bool>(), vec![false, true]);
+    }
+}

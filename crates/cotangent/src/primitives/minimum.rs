@@ -1,0 +1,129 @@
+//! `minimum`: elementwise min(a, b); NaN in either operand gives NaN. Its derivative flows
+//! to the smaller operand (torch splits it evenly on ties).
+
+use super::binary::{BinaryOp, apply, bool_samples, int_samples, sampled_op_info};
+use super::rules::add_opt;
+use super::{Residuals, Save};
+use crate::array::backend::BinaryKernel;
+use crate::array::{DType, FloatElement};
+use crate::testing::OpInfo;
+use crate::trace::Tensor;
+
+/// The minimum kernel.
+pub(crate) struct Minimum;
+
+impl BinaryKernel for Minimum {
+    const NAME: &'static str = "minimum";
+    fn float<T: FloatElement>(a: T, b: T) -> T {
+        // Like torch's `std::min` with a NaN check: both tests fail only for NaN, and then
+        // the sum is NaN.
+        if b < a {
+            b
+        } else if a <= b {
+            a
+        } else {
+            a + b
+        }
+    }
+    const INT: Option<fn(i64, i64) -> i64> = Some(i64::min);
+    const BOOL: Option<fn(bool, bool) -> bool> = Some(|a, b| a & b);
+}
+impl BinaryOp for Minimum {
+    const SAVE: Save = Save::INPUTS;
+    fn jvp(
+        a: &Tensor,
+        b: &Tensor,
+        _: &Tensor,
+        a_dot: Option<&Tensor>,
+        b_dot: Option<&Tensor>,
+    ) -> Option<Tensor> {
+        if !a.dtype().is_float() {
+            return None;
+        }
+        add_opt(
+            a_dot.map(|t| t * &weight(a, b)),
+            b_dot.map(|t| t * &weight(b, a)),
+        )
+    }
+    fn vjp(res: &Residuals, out_bar: &Tensor, needed: &[bool]) -> [Option<Tensor>; 2] {
+        if !res.dtype(0).is_float() {
+            return [None, None];
+        }
+        let (a, b) = (res.input(0), res.input(1));
+        [
+            needed[0].then(|| out_bar * &weight(a, b)),
+            needed[1].then(|| out_bar * &weight(b, a)),
+        ]
+    }
+}
+
+/// The share of the derivative that flows to `x` against `y`: 1 where `x` wins, 0.5 on a
+/// tie (torch and JAX split it evenly), else 0.
+fn weight(x: &Tensor, y: &Tensor) -> Tensor {
+    let dtype = x.dtype();
+    &x.lt(y).to_dtype(dtype) + &(&x.eq(y).to_dtype(dtype) * 0.5)
+}
+
+/// Elementwise minimum with broadcasting and type promotion (`torch.minimum`). NaN
+/// propagates.
+///
+/// ```
+/// # use cotangent::{Tensor, minimum};
+/// let a = Tensor::from_slice(&[1.0f32, 5.0, f32::NAN], &[3]).unwrap();
+/// let b = Tensor::from_slice(&[3.0f32, 2.0, 0.0], &[3]).unwrap();
+/// let m = minimum(&a, &b).to_vec::<f32>();
+/// assert_eq!(&m[..2], &[1.0, 2.0]);
+/// assert!(m[2].is_nan());
+/// ```
+#[track_caller]
+pub fn minimum(a: &Tensor, b: &Tensor) -> Tensor {
+    apply::<Minimum>(a, b)
+}
+
+impl Tensor {
+    /// Elementwise minimum; see [`minimum`].
+    #[track_caller]
+    pub fn minimum(&self, other: &Tensor) -> Tensor {
+        minimum(self, other)
+    }
+}
+
+fn min_ref(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a <= b {
+        a
+    } else {
+        b
+    }
+}
+
+pub(crate) fn op_info() -> Vec<OpInfo> {
+    vec![
+        OpInfo::binary("minimum", minimum, min_ref),
+        sampled_op_info(
+            "minimum_i64",
+            minimum,
+            min_ref,
+            |rng, s| int_samples(rng, s, -3, 4),
+            |rng, s| int_samples(rng, s, -3, 4),
+        )
+        .dtypes(&[DType::I64])
+        .out_dtype(DType::I64),
+        sampled_op_info("minimum_bool", minimum, min_ref, bool_samples, bool_samples)
+            .dtypes(&[DType::Bool])
+            .out_dtype(DType::Bool),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_propagates_from_either_side() {
+        let a = Tensor::from_slice(&[f64::NAN, 1.0, f64::NAN], &[3]).unwrap();
+        let b = Tensor::from_slice(&[1.0, f64::NAN, f64::NAN], &[3]).unwrap();
+        assert!(minimum(&a, &b).to_vec::<f64>().iter().all(|v| v.is_nan()));
+    }
+}
