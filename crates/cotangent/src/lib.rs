@@ -22,6 +22,7 @@ pub use ops::elementwise::{
     softplus_with, square,
 };
 pub use ops::linalg::{bmm, dot, linear, matmul, mm, mv, outer, tensordot};
+pub use ops::losses::{cross_entropy, mse_loss, nll_loss};
 pub use ops::one_hot::one_hot;
 pub use ops::reductions::{all, any, log_softmax, logsumexp, max_dim, mean, min_dim, softmax, var};
 pub use ops::shape::{chunk, flip, hstack, repeat, split, split_with_sizes, stack, vstack};

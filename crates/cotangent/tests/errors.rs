@@ -2,28 +2,9 @@
 //! involved, and what would be valid, in torch's wording where torch has one. After a caught
 //! failure the library keeps working.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use cotangent::{DType, Error, Tensor};
 
-/// The panic message of `f`, which must panic.
-fn panic_message(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    match payload.downcast::<String>() {
-        Ok(s) => *s,
-        Err(p) => p
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
-    }
-}
-
-fn assert_panics_with(f: impl FnOnce(), parts: &[&str]) {
-    let msg = panic_message(f);
-    for part in parts {
-        assert!(msg.contains(part), "message {msg:?} lacks {part:?}");
-    }
-}
+use cotangent::testing::{assert_panics_with, panic_message};
 
 #[test]
 fn broadcast_mismatch_names_sizes_and_dim() {

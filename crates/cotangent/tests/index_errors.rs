@@ -2,31 +2,12 @@
 //! mismatches and empty reductions stop with torch's wording, before any data moves, and
 //! the library keeps working after a caught failure.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use cotangent::{
     DType, Error, Tensor, amax, argmax, cat, chunk, gather, index_select, max_dim, mean, one_hot,
     pad, scatter_add, split_with_sizes, stack, take_along_dim, try_cat, try_pad, var,
 };
 
-/// The panic message of `f`, which must panic.
-fn panic_message(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    match payload.downcast::<String>() {
-        Ok(s) => *s,
-        Err(p) => p
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
-    }
-}
-
-fn assert_panics_with(f: impl FnOnce(), parts: &[&str]) {
-    let msg = panic_message(f);
-    for part in parts {
-        assert!(msg.contains(part), "message {msg:?} lacks {part:?}");
-    }
-}
+use cotangent::testing::assert_panics_with;
 
 fn idx<const N: usize>(values: [i64; N]) -> Tensor {
     Tensor::new(values)

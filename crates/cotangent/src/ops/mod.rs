@@ -5,6 +5,7 @@
 pub mod creation;
 pub mod elementwise;
 pub mod linalg;
+pub mod losses;
 pub mod one_hot;
 pub mod operators;
 pub mod reductions;
@@ -21,5 +22,6 @@ pub fn op_table() -> Vec<OpInfo> {
     table.extend(reductions::op_info());
     table.extend(shape::op_info());
     table.extend(one_hot::op_info());
+    table.extend(losses::op_info());
     table
 }

@@ -312,3 +312,31 @@ pub fn op_table() -> Vec<OpInfo> {
     table.extend(crate::ops::op_table());
     table
 }
+
+/// The panic message of `f`, which must panic (for tests of error messages).
+///
+/// # Panics
+/// If `f` returns normally.
+pub fn panic_message(f: impl FnOnce()) -> String {
+    let payload =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("expected a panic");
+    match payload.downcast::<String>() {
+        Ok(s) => *s,
+        Err(p) => p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// Assert that `f` panics with a message containing every one of `parts`.
+///
+/// # Panics
+/// If `f` does not panic, or the message lacks a part.
+#[track_caller]
+pub fn assert_panics_with(f: impl FnOnce(), parts: &[&str]) {
+    let msg = panic_message(f);
+    for part in parts {
+        assert!(msg.contains(part), "message {msg:?} lacks {part:?}");
+    }
+}
