@@ -79,6 +79,10 @@ impl Layout {
 
     /// Row-major contiguous (size-1 dims may have any stride).
     pub fn is_contiguous(&self) -> bool {
+        // An empty view holds no elements, so any strides describe it.
+        if self.numel() == 0 {
+            return true;
+        }
         let mut expected = 1usize;
         for (&d, &s) in self.shape.iter().zip(&self.strides).rev() {
             if d != 1 && s != expected {
