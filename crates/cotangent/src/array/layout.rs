@@ -79,12 +79,14 @@ impl Layout {
 
     /// Row-major contiguous (size-1 dims may have any stride).
     pub fn is_contiguous(&self) -> bool {
+        // Same rule as `contiguous_strides` (zero-size dims count as 1), so every layout it
+        // builds is contiguous.
         let mut expected = 1usize;
         for (&d, &s) in self.shape.iter().zip(&self.strides).rev() {
             if d != 1 && s != expected {
                 return false;
             }
-            expected *= d;
+            expected *= d.max(1);
         }
         true
     }
