@@ -75,15 +75,17 @@ pub use primitives::scatter_add::scatter_add;
 pub use primitives::sign::sign;
 pub use primitives::sin::sin;
 pub use primitives::sqrt::sqrt;
+pub use primitives::stop_gradient::stop_gradient;
 pub use primitives::sub::sub;
 pub use primitives::tan::tan;
 pub use primitives::tanh::tanh;
 pub use primitives::where_select::where_;
-pub use primitives::stop_gradient::stop_gradient;
 pub use trace::Tensor;
 pub use transforms::Argnums;
 pub use transforms::grad::{GradOpts, grad, grad_and_value, grad_and_value_with, grad_with};
-pub use transforms::jacobian::{JacOpts, hessian, hessian_with, jacfwd, jacfwd_with, jacrev, jacrev_with};
+pub use transforms::jacobian::{
+    JacOpts, hessian, hessian_with, jacfwd, jacfwd_with, jacrev, jacrev_with,
+};
 pub use transforms::jvp::{JvpOpts, jvp, jvp_with, jvp_with_aux, linearize, try_jvp_with};
 pub use transforms::vjp::{VjpFn, try_vjp, vjp, vjp_with_aux};
 pub use transforms::vmap::{Randomness, UNMAPPED, VmapOpts, try_vmap, vmap, vmap_with};

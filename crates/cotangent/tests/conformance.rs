@@ -2,15 +2,19 @@
 //! named after the case id and asserting the values the reference gives. C59-C60
 //! (functional_call, stack_module_state) belong to the `nn` layer.
 
+// 3.14 is the literal of torch's test_constant_function, not an approximation of pi.
+#![allow(clippy::approx_constant)]
+
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use cotangent::testing::TestRng;
 use cotangent::tree::DynTree;
 use cotangent::{
-    DType, GradOpts, JacOpts, JvpOpts, Randomness, Tensor, UNMAPPED, VmapOpts, grad, grad_and_value,
-    grad_and_value_with, grad_with, hessian, hessian_with, jacfwd, jacfwd_with, jacrev, jacrev_with, jvp,
-    jvp_with, jvp_with_aux, linearize, vjp, vjp_with_aux, vmap, vmap_with,
+    DType, GradOpts, JacOpts, JvpOpts, Randomness, Tensor, UNMAPPED, VmapOpts, grad,
+    grad_and_value, grad_and_value_with, grad_with, hessian, hessian_with, jacfwd, jacfwd_with,
+    jacrev, jacrev_with, jvp, jvp_with, jvp_with_aux, linearize, vjp, vjp_with_aux, vmap,
+    vmap_with,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -44,7 +48,10 @@ fn panic_message(f: impl FnOnce()) -> String {
     let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
     match payload.downcast::<String>() {
         Ok(s) => *s,
-        Err(p) => p.downcast_ref::<&str>().map(|s| s.to_string()).unwrap_or_default(),
+        Err(p) => p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -92,7 +99,8 @@ fn c04_cross_entropy() {
     let mut r = rng(4);
     let l = rand(&mut r, &[2, 5]);
     let t = Tensor::new(vec![1i64, 3]);
-    let g: Tensor = grad(|(l, t): (Tensor, Tensor)| cotangent::cross_entropy(&l, &t))((l.clone(), t.clone()));
+    let g: Tensor =
+        grad(|(l, t): (Tensor, Tensor)| cotangent::cross_entropy(&l, &t))((l.clone(), t.clone()));
     let expected = (&l.softmax(-1) - &cotangent::one_hot(&t, 5).to_dtype(DType::F64)) / 2.0;
     close(&g, &expected);
 }
@@ -116,10 +124,12 @@ fn c06_argnums() {
     close(&g1, &x);
     let (g,): (Tensor,) = grad_with(f, GradOpts::new().argnums((0,)))((x.clone(), y.clone()));
     close(&g, &y);
-    let (a, b): (Tensor, Tensor) = grad_with(f, GradOpts::new().argnums((0, 1)))((x.clone(), y.clone()));
+    let (a, b): (Tensor, Tensor) =
+        grad_with(f, GradOpts::new().argnums((0, 1)))((x.clone(), y.clone()));
     close(&a, &y);
     close(&b, &x);
-    let (a, b): (Tensor, Tensor) = grad_with(f, GradOpts::new().argnums((1, 0)))((x.clone(), y.clone()));
+    let (a, b): (Tensor, Tensor) =
+        grad_with(f, GradOpts::new().argnums((1, 0)))((x.clone(), y.clone()));
     close(&a, &x);
     close(&b, &y);
     let gm1: Tensor = grad_with(f, GradOpts::new().argnums(-1))((x.clone(), y.clone()));
@@ -132,11 +142,45 @@ fn c06_argnums() {
 fn c07_argnums_errors() {
     let args = || (s(2.0), s(3.0));
     let f = |(x, y): (Tensor, Tensor)| &x * &y;
-    panics_with(|| drop(grad_with::<_, _, Tensor, _>(f, GradOpts::new().argnums(2))(args())), "Got argnum=2, but only 2 positional inputs");
-    panics_with(|| drop(grad_with::<_, _, Tensor, _>(f, GradOpts::new().argnums(-3))(args())), "Got argnum=-3, but only 2 positional inputs");
-    panics_with(|| drop(grad_with::<_, _, DynTree, _>(f, GradOpts::new().argnums((0, 0)))(args())), "must be unique");
-    panics_with(|| drop(grad_with::<_, _, DynTree, _>(f, GradOpts::new().argnums((0, -2)))(args())), "must be unique");
-    panics_with(|| drop(grad_with::<_, _, DynTree, _>(f, GradOpts::new().argnums(()))(args())), "must be non-empty");
+    panics_with(
+        || {
+            drop(grad_with::<_, _, Tensor, _>(f, GradOpts::new().argnums(2))(
+                args(),
+            ))
+        },
+        "Got argnum=2, but only 2 positional inputs",
+    );
+    panics_with(
+        || drop(grad_with::<_, _, Tensor, _>(f, GradOpts::new().argnums(-3))(args())),
+        "Got argnum=-3, but only 2 positional inputs",
+    );
+    panics_with(
+        || {
+            drop(grad_with::<_, _, DynTree, _>(
+                f,
+                GradOpts::new().argnums((0, 0)),
+            )(args()))
+        },
+        "must be unique",
+    );
+    panics_with(
+        || {
+            drop(grad_with::<_, _, DynTree, _>(
+                f,
+                GradOpts::new().argnums((0, -2)),
+            )(args()))
+        },
+        "must be unique",
+    );
+    panics_with(
+        || {
+            drop(grad_with::<_, _, DynTree, _>(
+                f,
+                GradOpts::new().argnums(()),
+            )(args()))
+        },
+        "must be non-empty",
+    );
     // The library keeps working after a caught failure.
     let g: Tensor = grad_with(f, GradOpts::new().argnums(0))(args());
     close(&g, &s(3.0));
@@ -158,7 +202,8 @@ fn c08_pytree_args() {
     let ((gx, gy),): ((Tensor, Tensor),) = grad_with(c08_f, GradOpts::new().argnums((0,)))(args());
     close(&gx, &s(1.0));
     close(&gy, &s(2.0));
-    let ((gx, gy), gb): ((Tensor, Tensor), Foo) = grad_with(c08_f, GradOpts::new().argnums((0, 1)))(args());
+    let ((gx, gy), gb): ((Tensor, Tensor), Foo) =
+        grad_with(c08_f, GradOpts::new().argnums((0, 1)))(args());
     close(&gx, &s(1.0));
     close(&gy, &s(2.0));
     close(&gb["foo"], &s(3.0));
@@ -173,12 +218,22 @@ fn c09_has_aux() {
     close(&aux, &x.cos());
     let as_list = |t: Tensor| vec![t.sin().sum(), t.cos()];
     panics_with(
-        || drop(grad_with::<_, _, DynTree, _>(as_list, GradOpts::new().has_aux(true))(x.clone())),
+        || {
+            drop(grad_with::<_, _, DynTree, _>(
+                as_list,
+                GradOpts::new().has_aux(true),
+            )(x.clone()))
+        },
         "output of function f should be a tuple: (output, aux)",
     );
     let triple = |t: Tensor| (t.sin().sum(), t.cos(), t.cos());
     panics_with(
-        || drop(grad_with::<_, _, DynTree, _>(triple, GradOpts::new().has_aux(true))(x.clone())),
+        || {
+            drop(grad_with::<_, _, DynTree, _>(
+                triple,
+                GradOpts::new().has_aux(true),
+            )(x.clone()))
+        },
         "output of function f should be a tuple: (output, aux)",
     );
 }
@@ -200,14 +255,28 @@ fn c10_aux_is_differentiable_by_an_outer_transform() {
 #[test]
 fn c11_non_scalar_output() {
     let x = rand(&mut rng(11), &[3]);
-    panics_with(|| drop(grad::<Tensor, _>(|x: Tensor| x)(x.clone())), "Expected f(*args) to return a scalar Tensor, got tensor with 1 dims");
-    panics_with(|| drop(grad::<Tensor, _>(|x: Tensor| x.sum().reshape(&[1]))(x.clone())), "got tensor with 1 dims");
+    panics_with(
+        || drop(grad::<Tensor, _>(|x: Tensor| x)(x.clone())),
+        "Expected f(*args) to return a scalar Tensor, got tensor with 1 dims",
+    );
+    panics_with(
+        || {
+            drop(grad::<Tensor, _>(|x: Tensor| x.sum().reshape(&[1]))(
+                x.clone(),
+            ))
+        },
+        "got tensor with 1 dims",
+    );
 }
 
 #[test]
 fn c12_zero_grads_for_unused_inputs() {
     let mut r = rng(12);
-    let d: Foo = [("a".to_string(), rand(&mut r, &[10])), ("b".to_string(), rand(&mut r, &[10]))].into();
+    let d: Foo = [
+        ("a".to_string(), rand(&mut r, &[10])),
+        ("b".to_string(), rand(&mut r, &[10])),
+    ]
+    .into();
     let g: Foo = grad(|d: Foo| (&d["a"] * &d["a"]).sum())(d.clone());
     close(&g["a"], &(&d["a"] * 2.0));
     close(&g["b"], &d["b"].zeros_like());
@@ -223,7 +292,8 @@ fn c13_grad_and_value() {
     close(&g, &(&(&x * &x) * 3.0));
     close(&v, &(&(&x * &x) * &x).sum());
     let f = |x: Tensor| ((&x * &x).sum(), x.sin());
-    let (g, (v, aux)): (Tensor, (Tensor, Tensor)) = grad_and_value_with(f, GradOpts::new().has_aux(true))(x.clone());
+    let (g, (v, aux)): (Tensor, (Tensor, Tensor)) =
+        grad_and_value_with(f, GradOpts::new().has_aux(true))(x.clone());
     close(&g, &(&x * 2.0));
     close(&v, &(&x * &x).sum());
     close(&aux, &x.sin());
@@ -269,8 +339,15 @@ fn c16_vjp_multiple_outputs() {
 #[test]
 fn c17_vjp_matmul() {
     let mut r = rng(17);
-    let (x, y, ct) = (rand(&mut r, &[5, 4]), rand(&mut r, &[4, 5]), rand(&mut r, &[5, 5]));
-    let (_, f) = vjp(|(x, y): (Tensor, Tensor)| x.matmul(&y), (x.clone(), y.clone()));
+    let (x, y, ct) = (
+        rand(&mut r, &[5, 4]),
+        rand(&mut r, &[4, 5]),
+        rand(&mut r, &[5, 5]),
+    );
+    let (_, f) = vjp(
+        |(x, y): (Tensor, Tensor)| x.matmul(&y),
+        (x.clone(), y.clone()),
+    );
     let (gx, gy) = f.call(ct.clone());
     close(&gx, &ct.matmul(&y.t()));
     close(&gy, &x.t().matmul(&ct));
@@ -280,7 +357,10 @@ fn c17_vjp_matmul() {
 fn c18_vjp_pytrees() {
     let (a, b, c) = (s(2.0), s(3.0), s(5.0));
     let v = s(7.0);
-    let (_, f) = vjp(|x: (Tensor, (Tensor, Tensor))| &x.0 * &x.1.0, (a.clone(), (b.clone(), c.clone())));
+    let (_, f) = vjp(
+        |x: (Tensor, (Tensor, Tensor))| &x.0 * &x.1.0,
+        (a.clone(), (b.clone(), c.clone())),
+    );
     let (ga, (gb, gc)) = f.call(v.clone());
     close(&ga, &(&b * &v));
     close(&gb, &(&a * &v));
@@ -298,7 +378,10 @@ fn c18_vjp_pytrees() {
 #[test]
 fn c19_vjp_unrelated_outputs() {
     let y = s(3.0);
-    let (_, f) = vjp(|(_w, x): (Tensor, Tensor)| (y.clone(), y.clone(), x), (s(1.0), s(2.0)));
+    let (_, f) = vjp(
+        |(_w, x): (Tensor, Tensor)| (y.clone(), y.clone(), x),
+        (s(1.0), s(2.0)),
+    );
     let (gw, gx) = f.call((s(1.0), s(1.0), s(1.0)));
     close(&gw, &s(0.0));
     close(&gx, &s(1.0));
@@ -308,8 +391,14 @@ fn c19_vjp_unrelated_outputs() {
 fn c20_vjp_output_checks() {
     let x = rand(&mut rng(20), &[3]);
     panics_with(|| drop(vjp(|_x: Tensor| (), x.clone())), "non-empty output");
-    panics_with(|| drop(vjp(|_x: Tensor| 1.0f64, x.clone())), "return only tensors");
-    panics_with(|| drop(vjp(|x: Tensor| x.to_dtype(DType::I64), x.clone())), "All outputs of f must be floating-point");
+    panics_with(
+        || drop(vjp(|_x: Tensor| 1.0f64, x.clone())),
+        "return only tensors",
+    );
+    panics_with(
+        || drop(vjp(|x: Tensor| x.to_dtype(DType::I64), x.clone())),
+        "All outputs of f must be floating-point",
+    );
     let (out, f, aux) = vjp_with_aux(|t: Tensor| (t.sin(), t.cos()), x.clone());
     close(&out, &x.sin());
     close(&aux, &x.cos());
@@ -325,7 +414,12 @@ fn c21_vjp_fn_under_vmap() {
     let xs = rand(&mut r, &[5, 3]);
     let (_, f) = vjp(|x: Tensor| x.sin(), x.clone());
     let batched: Tensor = vmap(|v: Tensor| f.call::<Tensor>(v))(xs.clone());
-    let looped = cotangent::stack(&(0..5).map(|i| f.call::<Tensor>(xs.select(0, i))).collect::<Vec<_>>(), 0);
+    let looped = cotangent::stack(
+        &(0..5)
+            .map(|i| f.call::<Tensor>(xs.select(0, i)))
+            .collect::<Vec<_>>(),
+        0,
+    );
     close(&batched, &looped);
 }
 
@@ -343,8 +437,17 @@ fn c22_jvp_basic() {
 #[test]
 fn c23_jvp_multiple_inputs_outputs() {
     let mut r = rng(23);
-    let (x, y, tx, ty) = (rand(&mut r, &[3]), rand(&mut r, &[3]), rand(&mut r, &[3]), rand(&mut r, &[3]));
-    let (out, dot) = jvp(|(x, y): (Tensor, Tensor)| &x * &y, (x.clone(), y.clone()), (tx.clone(), ty.clone()));
+    let (x, y, tx, ty) = (
+        rand(&mut r, &[3]),
+        rand(&mut r, &[3]),
+        rand(&mut r, &[3]),
+        rand(&mut r, &[3]),
+    );
+    let (out, dot) = jvp(
+        |(x, y): (Tensor, Tensor)| &x * &y,
+        (x.clone(), y.clone()),
+        (tx.clone(), ty.clone()),
+    );
     close(&out, &(&x * &y));
     close(&dot, &(&(&y * &tx) + &(&x * &ty)));
     let f = |(x, y): (Tensor, Tensor)| (&(&x * 2.0) + &(&y * 3.0), &(&x * 4.0) + &(&y * 5.0));
@@ -352,7 +455,9 @@ fn c23_jvp_multiple_inputs_outputs() {
     let (e1, e2) = f((tx.clone(), ty.clone()));
     close(&d1, &e1);
     close(&d2, &e2);
-    let g = |((a, b), y, z): ((Tensor, Tensor), Tensor, Tensor)| &(&(&a + &(&b * 2.0)) + &(&y * 3.0)) + &(&z * 4.0);
+    let g = |((a, b), y, z): ((Tensor, Tensor), Tensor, Tensor)| {
+        &(&(&a + &(&b * 2.0)) + &(&y * 3.0)) + &(&z * 4.0)
+    };
     let ones = || ((s(1.0), s(1.0)), s(1.0), s(1.0));
     let (out, dot) = jvp(g, ones(), ones());
     close(&out, &s(10.0));
@@ -367,7 +472,17 @@ fn c24_unrelated_output_and_strict() {
     let (out, dot) = jvp(|_x: Tensor| y.clone(), x.clone(), t.clone());
     close(&out, &y);
     close(&dot, &y.zeros_like());
-    panics_with(|| drop(jvp_with(|_x: Tensor| y.clone(), x.clone(), t.clone(), JvpOpts { strict: true })), "strict");
+    panics_with(
+        || {
+            drop(jvp_with(
+                |_x: Tensor| y.clone(),
+                x.clone(),
+                t.clone(),
+                JvpOpts { strict: true },
+            ))
+        },
+        "strict",
+    );
 }
 
 #[test]
@@ -376,12 +491,27 @@ fn c25_jvp_errors() {
     // NB: "primals must be a tuple" cannot happen: the primals are the function's argument,
     // checked by the compiler. Structure, emptiness and shape are checked at run time.
     panics_with(
-        || drop(jvp(|v: Vec<Tensor>| v[0].clone(), vec![x.clone()], vec![x.clone(), x.clone()])),
+        || {
+            drop(jvp(
+                |v: Vec<Tensor>| v[0].clone(),
+                vec![x.clone()],
+                vec![x.clone(), x.clone()],
+            ))
+        },
         "same python structure",
     );
-    panics_with(|| drop(jvp(|_v: Vec<Tensor>| s(1.0), vec![], vec![])), "at least one Tensor");
     panics_with(
-        || drop(jvp(|x: Tensor| x, x.clone(), Tensor::zeros_dtype(&[4], DType::F64))),
+        || drop(jvp(|_v: Vec<Tensor>| s(1.0), vec![], vec![])),
+        "at least one Tensor",
+    );
+    panics_with(
+        || {
+            drop(jvp(
+                |x: Tensor| x,
+                x.clone(),
+                Tensor::zeros_dtype(&[4], DType::F64),
+            ))
+        },
         "different primal and tangent shapes",
     );
 }
@@ -408,7 +538,10 @@ fn c27_linearize() {
     let f = |x: Tensor| a.matmul(&x).tanh();
     let (_, jf) = linearize(f, x.clone());
     close(&jf(t.clone()), &jvp(f, x.clone(), t.clone()).1);
-    panics_with(|| drop(jf(Tensor::zeros_dtype(&[5], DType::F64))), "doesn't match the shape");
+    panics_with(
+        || drop(jf(Tensor::zeros_dtype(&[5], DType::F64))),
+        "doesn't match the shape",
+    );
 }
 
 #[test]
@@ -458,7 +591,10 @@ fn c31_batched_dot() {
     let out = vmap(|(x, y): (Tensor, Tensor)| dot(&x, &y))((x.clone(), y.clone()));
     close(&out, &(&x * &y).sum_dim(&[1], false));
     let y1 = rand(&mut r, &[5]);
-    let out = vmap_with(|(x, y): (Tensor, Tensor)| dot(&x, &y), VmapOpts::new().in_dims((0, UNMAPPED)))((x.clone(), y1.clone()));
+    let out = vmap_with(
+        |(x, y): (Tensor, Tensor)| dot(&x, &y),
+        VmapOpts::new().in_dims((0, UNMAPPED)),
+    )((x.clone(), y1.clone()));
     close(&out, &x.matmul(&y1));
     let (x3, y3) = (rand(&mut r, &[2, 3, 5]), rand(&mut r, &[2, 3, 5]));
     let out = vmap(vmap(|(x, y): (Tensor, Tensor)| dot(&x, &y)))((x3, y3));
@@ -469,27 +605,48 @@ fn c31_batched_dot() {
 fn c32_non_zero_in_dims() {
     let mut r = rng(32);
     let t = rand(&mut r, &[2, 3, 5]);
-    close(&vmap_with(|x: Tensor| x, VmapOpts::new().in_dims(1))(t.clone()), &t.permute(&[1, 0, 2]));
+    close(
+        &vmap_with(|x: Tensor| x, VmapOpts::new().in_dims(1))(t.clone()),
+        &t.permute(&[1, 0, 2]),
+    );
     let (x, y) = (rand(&mut r, &[2, 3]), rand(&mut r, &[3, 2]));
     let mul = |(x, y): (Tensor, Tensor)| &x * &y;
-    close(&vmap_with(mul, VmapOpts::new().in_dims((0, 1)))((x.clone(), y.clone())), &(&x * &y.t()));
+    close(
+        &vmap_with(mul, VmapOpts::new().in_dims((0, 1)))((x.clone(), y.clone())),
+        &(&x * &y.t()),
+    );
     let y2 = rand(&mut r, &[2, 3]);
-    close(&vmap_with(mul, VmapOpts::new().in_dims((-1, -1)))((x.clone(), y2.clone())), &(&x * &y2).t());
+    close(
+        &vmap_with(mul, VmapOpts::new().in_dims((-1, -1)))((x.clone(), y2.clone())),
+        &(&x * &y2).t(),
+    );
 }
 
 #[test]
 fn c33_out_dims() {
     let mut r = rng(33);
     let x = rand(&mut r, &[2, 3]);
-    close(&vmap_with(|x: Tensor| x, VmapOpts::new().out_dims(1))(x.clone()), &x.t());
+    close(
+        &vmap_with(|x: Tensor| x, VmapOpts::new().out_dims(1))(x.clone()),
+        &x.t(),
+    );
     let y = rand(&mut r, &[2, 3, 5, 7]);
-    close(&vmap_with(|x: Tensor| x, VmapOpts::new().out_dims(2))(y.clone()), &y.permute(&[1, 2, 0, 3]));
-    close(&vmap_with(|x: Tensor| x, VmapOpts::new().out_dims(-1))(y.clone()), &y.permute(&[1, 2, 3, 0]));
+    close(
+        &vmap_with(|x: Tensor| x, VmapOpts::new().out_dims(2))(y.clone()),
+        &y.permute(&[1, 2, 0, 3]),
+    );
+    close(
+        &vmap_with(|x: Tensor| x, VmapOpts::new().out_dims(-1))(y.clone()),
+        &y.permute(&[1, 2, 3, 0]),
+    );
     let z = rand(&mut r, &[2, 3, 5]);
     let (a, b) = vmap_with(|x: Tensor| (x.clone(), x), VmapOpts::new().out_dims((0, 1)))(z.clone());
     close(&a, &z);
     close(&b, &z.permute(&[1, 0, 2]));
-    close(&vmap_with(|x: Tensor| x, VmapOpts::new().out_dims((1,)))(x.clone()), &x.t());
+    close(
+        &vmap_with(|x: Tensor| x, VmapOpts::new().out_dims((1,)))(x.clone()),
+        &x.t(),
+    );
 }
 
 #[test]
@@ -497,10 +654,16 @@ fn c34_nested_out_dims() {
     let y = rand(&mut rng(34), &[2, 3, 5, 7]);
     let out = vmap(|y: Tensor| vmap_with(|x: Tensor| x, VmapOpts::new().out_dims(1))(y))(y.clone());
     close(&out, &y.permute(&[0, 2, 1, 3]));
-    let out = vmap_with(|y: Tensor| vmap_with(|x: Tensor| x, VmapOpts::new().out_dims(1))(y), VmapOpts::new().out_dims(1))(y.clone());
+    let out = vmap_with(
+        |y: Tensor| vmap_with(|x: Tensor| x, VmapOpts::new().out_dims(1))(y),
+        VmapOpts::new().out_dims(1),
+    )(y.clone());
     assert_eq!(out.shape(), &[5, 2, 3, 7]);
     close(&out, &y.permute(&[2, 0, 1, 3]));
-    let out = vmap_with(|y: Tensor| vmap_with(|x: Tensor| x, VmapOpts::new().out_dims(-1))(y), VmapOpts::new().out_dims(-1))(y.clone());
+    let out = vmap_with(
+        |y: Tensor| vmap_with(|x: Tensor| x, VmapOpts::new().out_dims(-1))(y),
+        VmapOpts::new().out_dims(-1),
+    )(y.clone());
     assert_eq!(out.shape(), &[5, 7, 3, 2]);
     close(&out, &y.permute(&[2, 3, 1, 0]));
 }
@@ -508,13 +671,22 @@ fn c34_nested_out_dims() {
 #[test]
 fn c35_nested_different_map_sizes() {
     let mut r = rng(35);
-    let (x, y, z) = (rand(&mut r, &[2, 3]), rand(&mut r, &[5, 3]), rand(&mut r, &[7, 3]));
+    let (x, y, z) = (
+        rand(&mut r, &[2, 3]),
+        rand(&mut r, &[5, 3]),
+        rand(&mut r, &[7, 3]),
+    );
     let out = vmap(|x: Tensor| vmap(|y: Tensor| &x * &y)(y.clone()))(x.clone());
     assert_eq!(out.shape(), &[2, 5, 3]);
     close(&out, &(&x.reshape(&[2, 1, 3]) * &y));
-    let out = vmap(|x: Tensor| vmap(|y: Tensor| vmap(|z: Tensor| &(&x * &y) * &z)(z.clone()))(y.clone()))(x.clone());
+    let out = vmap(|x: Tensor| {
+        vmap(|y: Tensor| vmap(|z: Tensor| &(&x * &y) * &z)(z.clone()))(y.clone())
+    })(x.clone());
     assert_eq!(out.shape(), &[2, 5, 7, 3]);
-    close(&out, &(&(&x.reshape(&[2, 1, 1, 3]) * &y.reshape(&[1, 5, 1, 3])) * &z));
+    close(
+        &out,
+        &(&(&x.reshape(&[2, 1, 1, 3]) * &y.reshape(&[1, 5, 1, 3])) * &z),
+    );
 }
 
 #[test]
@@ -522,8 +694,14 @@ fn c36_nested_non_default_in_dims() {
     let mut r = rng(36);
     let (x, y) = (rand(&mut r, &[5, 2, 3]), rand(&mut r, &[3, 5, 2]));
     let mul = |(x, y): (Tensor, Tensor)| &x * &y;
-    let f = vmap_with(vmap_with(vmap(mul), VmapOpts::new().in_dims((1, 0))), VmapOpts::new().in_dims((1, 2)));
-    close(&f((x.clone(), y.clone())), &(&x.permute(&[1, 2, 0]) * &y.permute(&[2, 0, 1])));
+    let f = vmap_with(
+        vmap_with(vmap(mul), VmapOpts::new().in_dims((1, 0))),
+        VmapOpts::new().in_dims((1, 2)),
+    );
+    close(
+        &f((x.clone(), y.clone())),
+        &(&x.permute(&[1, 2, 0]) * &y.permute(&[2, 0, 1])),
+    );
 }
 
 #[test]
@@ -533,7 +711,10 @@ fn c37_unbatched_output_is_broadcast() {
     let (x, y) = (rand(&mut rng(37), &[3]), rand(&mut rng(38), &[5]));
     let out = vmap(|x: Tensor| vmap(|_y: Tensor| x.clone())(y.clone()))(x.clone());
     close(&out, &x.reshape(&[3, 1]).expand(&[3, 5]));
-    let out = vmap_with(|_x: Tensor| Tensor::zeros(&[2]), VmapOpts::new().out_dims(-1))(Tensor::ones(&[5]));
+    let out = vmap_with(
+        |_x: Tensor| Tensor::zeros(&[2]),
+        VmapOpts::new().out_dims(-1),
+    )(Tensor::ones(&[5]));
     assert_eq!(out.shape(), &[2, 5]);
 }
 
@@ -552,16 +733,30 @@ fn c38_out_dims_none() {
 #[test]
 fn c39_pytree_in_out() {
     let mut r = rng(39);
-    let z: Foo = [("x".to_string(), rand(&mut r, &[2, 5])), ("y".to_string(), rand(&mut r, &[5]))].into();
-    let in_dims: BTreeMap<String, Option<i32>> = [("x".to_string(), Some(0)), ("y".to_string(), None)].into();
-    let out = vmap_with(|z: Foo| &z["x"] + &z["y"], VmapOpts::new().in_dims((in_dims,)))(z.clone());
+    let z: Foo = [
+        ("x".to_string(), rand(&mut r, &[2, 5])),
+        ("y".to_string(), rand(&mut r, &[5])),
+    ]
+    .into();
+    let in_dims: BTreeMap<String, Option<i32>> =
+        [("x".to_string(), Some(0)), ("y".to_string(), None)].into();
+    let out = vmap_with(
+        |z: Foo| &z["x"] + &z["y"],
+        VmapOpts::new().in_dims((in_dims,)),
+    )(z.clone());
     close(&out, &(&z["x"] + &z["y"]));
     let y = rand(&mut r, &[2, 3]);
-    let (a, (b, c)) = vmap_with(|y: Tensor| (y.clone(), (y.clone(), y)), VmapOpts::new().out_dims((0, (0, 1))))(y.clone());
+    let (a, (b, c)) = vmap_with(
+        |y: Tensor| (y.clone(), (y.clone(), y)),
+        VmapOpts::new().out_dims((0, (0, 1))),
+    )(y.clone());
     close(&a, &y);
     close(&b, &y);
     close(&c, &y.t());
-    let (a, (b, c)) = vmap_with(|y: Tensor| (y.clone(), (y.clone(), y)), VmapOpts::new().out_dims(1))(y.clone());
+    let (a, (b, c)) = vmap_with(
+        |y: Tensor| (y.clone(), (y.clone(), y)),
+        VmapOpts::new().out_dims(1),
+    )(y.clone());
     for t in [a, b, c] {
         close(&t, &y.t());
     }
@@ -572,25 +767,89 @@ fn c40_vmap_errors() {
     let mut r = rng(40);
     let (x2, x3) = (rand(&mut r, &[2]), rand(&mut r, &[3]));
     let add = |(x, y): (Tensor, Tensor)| &x + &y;
-    panics_with(|| drop(vmap(add)((x2.clone(), x3.clone()))), "Expected all tensors to have the same size in the mapped dimension");
+    panics_with(
+        || drop(vmap(add)((x2.clone(), x3.clone()))),
+        "Expected all tensors to have the same size in the mapped dimension",
+    );
     panics_with(|| drop(vmap(|_: ()| s(1.0))(())), "got no inputs");
-    panics_with(|| drop(vmap_with(|x: Tensor| x, VmapOpts::new().in_dims((UNMAPPED,)))(x2.clone())), "at least one Tensor to vmap over");
-    panics_with(|| drop(vmap_with(add, VmapOpts::new().in_dims((0,)))((x2.clone(), x2.clone()))), "in_dims is not compatible with the structure of `inputs`");
-    panics_with(|| drop(vmap_with(|(x, _n): (Tensor, f64)| x, VmapOpts::new().in_dims((0, 0)))((x2.clone(), 1.0))), "Got in_dim=0 for an input but the input is of type");
+    panics_with(
+        || {
+            drop(vmap_with(
+                |x: Tensor| x,
+                VmapOpts::new().in_dims((UNMAPPED,)),
+            )(x2.clone()))
+        },
+        "at least one Tensor to vmap over",
+    );
+    panics_with(
+        || {
+            drop(vmap_with(add, VmapOpts::new().in_dims((0,)))((
+                x2.clone(),
+                x2.clone(),
+            )))
+        },
+        "in_dims is not compatible with the structure of `inputs`",
+    );
+    panics_with(
+        || {
+            drop(vmap_with(
+                |(x, _n): (Tensor, f64)| x,
+                VmapOpts::new().in_dims((0, 0)),
+            )((x2.clone(), 1.0)))
+        },
+        "Got in_dim=0 for an input but the input is of type",
+    );
     let m = rand(&mut r, &[2, 3]);
-    panics_with(|| drop(vmap_with(|x: Tensor| x, VmapOpts::new().in_dims(2))(m.clone())), "expected in_dim to satisfy -2 <= in_dim < 2");
+    panics_with(
+        || {
+            drop(vmap_with(|x: Tensor| x, VmapOpts::new().in_dims(2))(
+                m.clone(),
+            ))
+        },
+        "expected in_dim to satisfy -2 <= in_dim < 2",
+    );
     panics_with(|| drop(vmap(|x: Tensor| x)(s(1.0))), "dimensionality 0");
-    panics_with(|| drop(vmap(|_x: Tensor| 3.14f64)(x2.clone())), "must only return Tensors, got type");
-    panics_with(|| drop(vmap_with(|x: Tensor| x, VmapOpts::new().out_dims((0, 0)))(x2.clone())), "out_dims is not compatible");
-    panics_with(|| drop(vmap_with(|x: Tensor| x, VmapOpts::new().out_dims(3))(m.clone())), "Dimension out of range");
+    panics_with(
+        || {
+            let _: f64 = vmap(|_x: Tensor| 3.14f64)(x2.clone());
+        },
+        "must only return Tensors, got type",
+    );
+    panics_with(
+        || {
+            drop(vmap_with(|x: Tensor| x, VmapOpts::new().out_dims((0, 0)))(
+                x2.clone(),
+            ))
+        },
+        "out_dims is not compatible",
+    );
+    panics_with(
+        || {
+            drop(vmap_with(|x: Tensor| x, VmapOpts::new().out_dims(3))(
+                m.clone(),
+            ))
+        },
+        "Dimension out of range",
+    );
 }
 
 #[test]
 fn c41_data_dependence() {
     let x = rand(&mut rng(41), &[3]);
-    panics_with(|| drop(vmap(|x: Tensor| s(x.item::<f64>()))(x.clone())), "calling .item() on a Tensor");
     panics_with(
-        || drop(vmap(|x: Tensor| if x.gt_scalar(0.0).item::<bool>() { x } else { x.zeros_like() })(x.clone())),
+        || drop(vmap(|x: Tensor| s(x.item::<f64>()))(x.clone())),
+        "calling .item() on a Tensor",
+    );
+    panics_with(
+        || {
+            drop(vmap(|x: Tensor| {
+                if x.gt_scalar(0.0).item::<bool>() {
+                    x
+                } else {
+                    x.zeros_like()
+                }
+            })(x.clone()))
+        },
         "data-dependent control flow",
     );
 }
@@ -599,13 +858,24 @@ fn c41_data_dependence() {
 fn c42_randomness() {
     let x = Tensor::zeros_dtype(&[3], DType::F64);
     let noisy = |x: Tensor| &x + &Tensor::randn_dtype(&[], DType::F64);
-    panics_with(|| drop(vmap(noisy)(x.clone())), "called random operation while in randomness error mode");
-    let same = vmap_with(noisy, VmapOpts::new().randomness(Randomness::Same))(x.clone()).to_vec::<f64>();
+    panics_with(
+        || drop(vmap(noisy)(x.clone())),
+        "called random operation while in randomness error mode",
+    );
+    let same =
+        vmap_with(noisy, VmapOpts::new().randomness(Randomness::Same))(x.clone()).to_vec::<f64>();
     assert!(same[0] == same[1] && same[1] == same[2], "{same:?}");
-    let diff = vmap_with(noisy, VmapOpts::new().randomness(Randomness::Different))(x.clone()).to_vec::<f64>();
-    assert!(diff[0] != diff[1] && diff[1] != diff[2] && diff[0] != diff[2], "{diff:?}");
+    let diff = vmap_with(noisy, VmapOpts::new().randomness(Randomness::Different))(x.clone())
+        .to_vec::<f64>();
+    assert!(
+        diff[0] != diff[1] && diff[1] != diff[2] && diff[0] != diff[2],
+        "{diff:?}"
+    );
     let err = "invalid".parse::<Randomness>().unwrap_err();
-    assert!(err.to_string().contains("Only allowed values for randomness are 'error', 'different', or 'same'"));
+    assert!(
+        err.to_string()
+            .contains("Only allowed values for randomness are 'error', 'different', or 'same'")
+    );
 }
 
 #[test]
@@ -618,7 +888,10 @@ fn c43_chunk_size() {
         close(&ca, &a);
         close(&cb, &b);
     }
-    panics_with(|| drop(vmap_with(f, VmapOpts::new().chunk_size(0))(x.clone())), "chunk_size should be None or greater than 0");
+    panics_with(
+        || drop(vmap_with(f, VmapOpts::new().chunk_size(0))(x.clone())),
+        "chunk_size should be None or greater than 0",
+    );
 }
 
 #[test]
@@ -626,12 +899,21 @@ fn c44_negative_axes_and_select() {
     let x = Tensor::arange(60).reshape(&[3, 4, 5]).to_dtype(DType::F64);
     let out = vmap_with(|x: Tensor| x.sum(), VmapOpts::new().in_dims(-1))(x.clone());
     close(&out, &x.sum_dim(&[0, 1], false));
-    panics_with(|| drop(vmap_with(|x: Tensor| x.sum(), VmapOpts::new().in_dims(-4))(x.clone())), "in_dim");
+    panics_with(
+        || {
+            drop(vmap_with(|x: Tensor| x.sum(), VmapOpts::new().in_dims(-4))(
+                x.clone(),
+            ))
+        },
+        "in_dim",
+    );
     let pred = Tensor::new([false, true]);
     let on_true = Tensor::new([2.0f64]);
     let on_false = Tensor::new([[3.0f64, 4.0]]);
     let f = |(p, a, b): (Tensor, Tensor, Tensor)| cotangent::where_(&p, &a, &b);
-    let out = vmap_with(f, VmapOpts::new().in_dims((0, UNMAPPED, 1)).out_dims(1))((pred, on_true, on_false));
+    let out = vmap_with(f, VmapOpts::new().in_dims((0, UNMAPPED, 1)).out_dims(1))((
+        pred, on_true, on_false,
+    ));
     close(&out, &Tensor::new([[3.0f64, 2.0]]));
 }
 
@@ -639,11 +921,23 @@ fn c44_negative_axes_and_select() {
 fn c45_transposes_under_vmap() {
     let mut r = rng(45);
     let x = rand(&mut r, &[4, 3, 3]);
-    close(&vmap(|x: Tensor| &x + &x.t())(x.clone()), &(&x + &x.transpose(-1, -2)));
+    close(
+        &vmap(|x: Tensor| &x + &x.t())(x.clone()),
+        &(&x + &x.transpose(-1, -2)),
+    );
     let y = rand(&mut r, &[6, 3, 4, 5]);
-    close(&vmap(|x: Tensor| x.permute(&[1, 0, 2]))(y.clone()), &y.permute(&[0, 2, 1, 3]));
+    close(
+        &vmap(|x: Tensor| x.permute(&[1, 0, 2]))(y.clone()),
+        &y.permute(&[0, 2, 1, 3]),
+    );
     let z = rand(&mut r, &[3, 4, 6, 5]);
-    close(&vmap_with(|x: Tensor| x.permute(&[1, 2, 0]), VmapOpts::new().in_dims(2))(z.clone()), &z.permute(&[2, 1, 3, 0]));
+    close(
+        &vmap_with(
+            |x: Tensor| x.permute(&[1, 2, 0]),
+            VmapOpts::new().in_dims(2),
+        )(z.clone()),
+        &z.permute(&[2, 1, 3, 0]),
+    );
 }
 
 #[test]
@@ -675,18 +969,31 @@ fn c47_vmap_grad_and_grad_vmap() {
 #[test]
 fn c48_per_sample_gradients() {
     let mut r = rng(48);
-    let (w, x, t) = (rand(&mut r, &[16, 2]), rand(&mut r, &[64, 16]), rand(&mut r, &[64, 2]));
+    let (w, x, t) = (
+        rand(&mut r, &[16, 2]),
+        rand(&mut r, &[64, 16]),
+        rand(&mut r, &[64, 2]),
+    );
     let loss = |(w, x, t): (Tensor, Tensor, Tensor)| {
         let e = &x.matmul(&w) - &t;
         (&e * &e).sum()
     };
-    let per_sample = vmap_with(grad(loss), VmapOpts::new().in_dims((UNMAPPED, 0, 0)))((w.clone(), x.clone(), t.clone()));
+    let per_sample = vmap_with(grad(loss), VmapOpts::new().in_dims((UNMAPPED, 0, 0)))((
+        w.clone(),
+        x.clone(),
+        t.clone(),
+    ));
     assert_eq!(per_sample.shape(), &[64, 16, 2]);
-    let looped: Vec<Tensor> = (0..64).map(|i| grad(loss)((w.clone(), x.select(0, i), t.select(0, i)))).collect();
+    let looped: Vec<Tensor> = (0..64)
+        .map(|i| grad(loss)((w.clone(), x.select(0, i), t.select(0, i))))
+        .collect();
     close(&per_sample, &cotangent::stack(&looped, 0));
     // JAX's variant: a 2-layer tanh MLP with a list of (W, b) parameters.
     type Params = Vec<(Tensor, Tensor)>;
-    let params: Params = vec![(rand(&mut r, &[2, 3]), rand(&mut r, &[2])), (rand(&mut r, &[4, 2]), rand(&mut r, &[4]))];
+    let params: Params = vec![
+        (rand(&mut r, &[2, 3]), rand(&mut r, &[2])),
+        (rand(&mut r, &[4, 2]), rand(&mut r, &[4])),
+    ];
     let (inputs, targets) = (rand(&mut r, &[5, 3]), rand(&mut r, &[5, 4]));
     let mlp_loss = |(params, x, y): (Params, Tensor, Tensor)| {
         let mut h = x;
@@ -696,7 +1003,11 @@ fn c48_per_sample_gradients() {
         let e = &h - &y;
         (&e * &e).sum()
     };
-    let grads: Params = vmap_with(grad(mlp_loss), VmapOpts::new().in_dims((UNMAPPED, 0, 0)))((params.clone(), inputs, targets));
+    let grads: Params = vmap_with(grad(mlp_loss), VmapOpts::new().in_dims((UNMAPPED, 0, 0)))((
+        params.clone(),
+        inputs,
+        targets,
+    ));
     for ((gw, gb), (w, b)) in grads.iter().zip(&params) {
         let mut ws = vec![5];
         ws.extend_from_slice(w.shape());
@@ -717,7 +1028,11 @@ fn c49_vjp_grad_mixtures() {
     close(&f.call::<Tensor>(y.clone()), &(&-&y * &sx.sin()));
     let g: Tensor = grad(|y: Tensor| vjp(sin, sx.clone()).1.call::<Tensor>(y))(y.clone());
     close(&g, &sx.cos());
-    let g: Tensor = grad(|y: Tensor| vjp(grad(|x: Tensor| -x.cos()), sx.clone()).1.call::<Tensor>(y))(y.clone());
+    let g: Tensor = grad(|y: Tensor| {
+        vjp(grad(|x: Tensor| -x.cos()), sx.clone())
+            .1
+            .call::<Tensor>(y)
+    })(y.clone());
     close(&g, &sx.cos());
     let (_, vjp_fn) = vjp(sin, x.clone());
     let (out, _) = vjp(|x: Tensor| vjp_fn.call::<Tensor>(x), x.clone());
@@ -768,10 +1083,20 @@ fn c52_shapes_and_rank_edge_cases() {
     close(&j, &Tensor::new([[1.0f64]]));
     let x = rand(&mut rng(52), &[2, 4]);
     let f = |x: Tensor| x.select(0, 0).slice(0, 1, 4, 1).unsqueeze(-1);
-    for j in [jacrev::<_, _, Tensor, _>(f)(x.clone()), jacfwd::<_, _, Tensor, _>(f)(x.clone())] {
+    for j in [
+        jacrev::<_, _, Tensor, _>(f)(x.clone()),
+        jacfwd::<_, _, Tensor, _>(f)(x.clone()),
+    ] {
         assert_eq!(j.shape(), &[3, 1, 2, 4]);
         for i in 0..3 {
-            assert_eq!(j.select(0, i as isize).select(0, 0).select(0, 0).select(0, i as isize + 1).item::<f64>(), 1.0);
+            assert_eq!(
+                j.select(0, i as isize)
+                    .select(0, 0)
+                    .select(0, 0)
+                    .select(0, i as isize + 1)
+                    .item::<f64>(),
+                1.0
+            );
         }
         assert_eq!(j.sum().item::<f64>(), 3.0);
     }
@@ -794,14 +1119,20 @@ fn c53_argnums_and_output_structure() {
     let i3 = eye(3);
     for jac in [0, 1] {
         let opts = JacOpts::new().argnums((0, 1));
-        let ((a, b), (c, d)): ((Tensor, Tensor), (Tensor, Tensor)) =
-            if jac == 0 { jacrev_with(f, opts)((x.clone(), y.clone())) } else { jacfwd_with(f, opts)((x.clone(), y.clone())) };
+        let ((a, b), (c, d)): ((Tensor, Tensor), (Tensor, Tensor)) = if jac == 0 {
+            jacrev_with(f, opts)((x.clone(), y.clone()))
+        } else {
+            jacfwd_with(f, opts)((x.clone(), y.clone()))
+        };
         close(&a, &(&i3 * 2.0));
         close(&b, &(&i3 * 3.0));
         close(&c, &(&i3 * 4.0));
         close(&d, &(&i3 * 5.0));
-        let (a, c): (Tensor, Tensor) =
-            if jac == 0 { jacrev_with(f, JacOpts::new())((x.clone(), y.clone())) } else { jacfwd_with(f, JacOpts::new())((x.clone(), y.clone())) };
+        let (a, c): (Tensor, Tensor) = if jac == 0 {
+            jacrev_with(f, JacOpts::new())((x.clone(), y.clone()))
+        } else {
+            jacfwd_with(f, JacOpts::new())((x.clone(), y.clone()))
+        };
         close(&a, &(&i3 * 2.0));
         close(&c, &(&i3 * 4.0));
         let ((a,), (c,)): ((Tensor,), (Tensor,)) = if jac == 0 {
@@ -812,13 +1143,23 @@ fn c53_argnums_and_output_structure() {
         close(&a, &(&i3 * 2.0));
         close(&c, &(&i3 * 4.0));
     }
-    let fd = |(x, y): (Tensor, Tensor)| -> Foo { [("left".to_string(), &x * 2.0), ("right".to_string(), &y * 3.0)].into() };
-    let j: BTreeMap<String, (Tensor, Tensor)> = jacrev_with(fd, JacOpts::new().argnums((0, 1)))((x.clone(), y.clone()));
+    let fd = |(x, y): (Tensor, Tensor)| -> Foo {
+        [
+            ("left".to_string(), &x * 2.0),
+            ("right".to_string(), &y * 3.0),
+        ]
+        .into()
+    };
+    let j: BTreeMap<String, (Tensor, Tensor)> =
+        jacrev_with(fd, JacOpts::new().argnums((0, 1)))((x.clone(), y.clone()));
     close(&j["left"].0, &(&i3 * 2.0));
     close(&j["right"].1, &(&i3 * 3.0));
     type In = ((Tensor, Tensor), Tensor, Tensor);
     let g = |((a0, a1), b, c): In| -> (Tensor, Foo) {
-        (&a0 + &(&a1 * 2.0), [("foo".to_string(), &(&b * 3.0) + &(&c * 4.0))].into())
+        (
+            &a0 + &(&a1 * 2.0),
+            [("foo".to_string(), &(&b * 3.0) + &(&c * 4.0))].into(),
+        )
     };
     let args = || ((s(1.0), s(1.0)), s(1.0), s(1.0));
     let ((j0, j1), foo): ((Tensor, Tensor), BTreeMap<String, (Tensor, Tensor)>) = jacrev(g)(args());
@@ -826,14 +1167,18 @@ fn c53_argnums_and_output_structure() {
     close(&j1, &s(2.0));
     close(&foo["foo"].0, &s(0.0));
     close(&foo["foo"].1, &s(0.0));
-    let (((j0, j1), jb), foo): (((Tensor, Tensor), Tensor), BTreeMap<String, ((Tensor, Tensor), Tensor)>) =
+    type Both = ((Tensor, Tensor), Tensor);
+    let (((j0, j1), jb), foo): (Both, BTreeMap<String, Both>) =
         jacrev_with(g, JacOpts::new().argnums((0, 1)))(args());
     close(&j0, &s(1.0));
     close(&j1, &s(2.0));
     close(&jb, &s(0.0));
     close(&foo["foo"].1, &s(3.0));
     let x23 = rand(&mut r, &[2, 3]);
-    let (jx, jy): (Tensor, Tensor) = jacrev_with(|(x, _y): (Tensor, Tensor)| x, JacOpts::new().argnums((0, 1)))((x23.clone(), x23.clone()));
+    let (jx, jy): (Tensor, Tensor) = jacrev_with(
+        |(x, _y): (Tensor, Tensor)| x,
+        JacOpts::new().argnums((0, 1)),
+    )((x23.clone(), x23.clone()));
     close(&jx, &eye(6).reshape(&[2, 3, 2, 3]));
     close(&jy, &Tensor::zeros_dtype(&[2, 3, 2, 3], DType::F64));
 }
@@ -870,12 +1215,21 @@ fn c55_mixed_argnum_hessian_shapes() {
     let (x, u) = (rand(&mut r, &[5]), rand(&mut r, &[2]));
     let f = |(x, u): (Tensor, Tensor)| &dot(&x, &x) + &dot(&u, &u);
     let args = || (x.clone(), u.clone());
-    for (inner, outer, shape) in [(0, 0, [5, 5]), (1, 1, [2, 2]), (1, 0, [2, 5]), (0, 1, [5, 2])] {
+    for (inner, outer, shape) in [
+        (0, 0, [5, 5]),
+        (1, 1, [2, 2]),
+        (1, 0, [2, 5]),
+        (0, 1, [5, 2]),
+    ] {
         let rev = |a: i32| JacOpts::new().argnums(a);
-        let h1: Tensor = jacrev_with(jacrev_with::<_, _, Tensor, _>(f, rev(inner)), rev(outer))(args());
-        let h2: Tensor = jacfwd_with(jacrev_with::<_, _, Tensor, _>(f, rev(inner)), rev(outer))(args());
-        let h3: Tensor = jacrev_with(jacfwd_with::<_, _, Tensor, _>(f, rev(inner)), rev(outer))(args());
-        let h4: Tensor = jacfwd_with(jacfwd_with::<_, _, Tensor, _>(f, rev(inner)), rev(outer))(args());
+        let h1: Tensor =
+            jacrev_with(jacrev_with::<_, _, Tensor, _>(f, rev(inner)), rev(outer))(args());
+        let h2: Tensor =
+            jacfwd_with(jacrev_with::<_, _, Tensor, _>(f, rev(inner)), rev(outer))(args());
+        let h3: Tensor =
+            jacrev_with(jacfwd_with::<_, _, Tensor, _>(f, rev(inner)), rev(outer))(args());
+        let h4: Tensor =
+            jacfwd_with(jacfwd_with::<_, _, Tensor, _>(f, rev(inner)), rev(outer))(args());
         for h in [h1, h2, h3, h4] {
             // J(J(f, inner), outer) is shaped [inner input..., outer input...].
             assert_eq!(h.shape(), &shape);
@@ -892,7 +1246,11 @@ fn c56_batched_hessian_equivalence() {
         let e = &x2 - &a.matmul(&x1.t()).t();
         (&e * &e).sum()
     };
-    let h1: Tensor = vmap(jacrev::<_, _, Tensor, _>(jacrev::<_, _, DynTree, _>(loss)))((a.clone(), x.clone(), x.clone()));
+    let h1: Tensor = vmap(jacrev::<_, _, Tensor, _>(jacrev::<_, _, DynTree, _>(loss)))((
+        a.clone(),
+        x.clone(),
+        x.clone(),
+    ));
     let h2: Tensor = vmap(hessian::<_, Tensor, _>(loss))((a, x.clone(), x));
     close_tol(&h1, &h2, 1e-8, 1e-8);
 }
@@ -916,15 +1274,27 @@ fn c58_jacrev_chunking_and_aux() {
     let f = |(x, y): (Tensor, Tensor)| ((x.sin(), &x + &y), (&x + 2.0, x.sum()));
     let reference: DynTree = jacrev_with(f, JacOpts::new().argnums((0, 1)))((x.clone(), y.clone()));
     for k in [1, 2, 3, 4, 7, 10, 1000] {
-        let chunked: DynTree = jacrev_with(f, JacOpts::new().argnums((0, 1)).chunk_size(k))((x.clone(), y.clone()));
+        let chunked: DynTree =
+            jacrev_with(f, JacOpts::new().argnums((0, 1)).chunk_size(k))((x.clone(), y.clone()));
         assert_eq!(chunked.def, reference.def);
         for (a, b) in chunked.leaves.iter().zip(&reference.leaves) {
             close(a, b);
         }
     }
-    panics_with(|| drop(jacrev_with::<_, _, DynTree, _>(f, JacOpts::new().chunk_size(0))((x.clone(), y.clone()))), "jacrev: chunk_size should be greater than 0.");
+    panics_with(
+        || {
+            drop(jacrev_with::<_, _, DynTree, _>(
+                f,
+                JacOpts::new().chunk_size(0),
+            )((x.clone(), y.clone())))
+        },
+        "jacrev: chunk_size should be greater than 0.",
+    );
     let g = |x: Tensor| x.sin().sum_dim(&[-1], false);
-    let chunked: Tensor = vmap(jacrev_with::<_, _, Tensor, _>(jacrev_with::<_, _, Tensor, _>(g, JacOpts::new().chunk_size(3)), JacOpts::new().chunk_size(3)))(x.clone());
+    let chunked: Tensor = vmap(jacrev_with::<_, _, Tensor, _>(
+        jacrev_with::<_, _, Tensor, _>(g, JacOpts::new().chunk_size(3)),
+        JacOpts::new().chunk_size(3),
+    ))(x.clone());
     let plain: Tensor = vmap(jacrev::<_, _, Tensor, _>(jacrev::<_, _, Tensor, _>(g)))(x.clone());
     close(&chunked, &plain);
     let x3 = rand(&mut r, &[3]);

@@ -143,22 +143,40 @@ fn main() {
                 Trial::test(name, move || check_op(&info, dtype))
             })
         })
-        .chain(op_table().into_iter().filter(|info| !info.no_transforms).flat_map(|info| {
-            CHECKS.iter().map(move |&check| {
-                let info = info.clone();
-                let name = format!("{}::{check}", info.name).to_lowercase();
-                Trial::test(name, move || {
-                    let gap = info.gaps.iter().find(|(c, _)| *c == check).map(|(_, why)| *why);
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_transform_check(&info, check)))
-                        .unwrap_or_else(|p| Err(format!("panicked: {:?}", p.downcast_ref::<String>()).into()));
-                    match (outcome, gap) {
-                        (Ok(()), None) | (Err(_), Some(_)) => Ok(()),
-                        (Err(e), None) => Err(e),
-                        (Ok(()), Some(why)) => Err(format!("known gap now passes ({why}): remove it from the op's entry").into()),
-                    }
-                })
-            })
-        }))
+        .chain(
+            op_table()
+                .into_iter()
+                .filter(|info| !info.no_transforms)
+                .flat_map(|info| {
+                    CHECKS.iter().map(move |&check| {
+                        let info = info.clone();
+                        let name = format!("{}::{check}", info.name).to_lowercase();
+                        Trial::test(name, move || {
+                            let gap = info
+                                .gaps
+                                .iter()
+                                .find(|(c, _)| *c == check)
+                                .map(|(_, why)| *why);
+                            let outcome =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    run_transform_check(&info, check)
+                                }))
+                                .unwrap_or_else(|p| {
+                                    Err(format!("panicked: {:?}", p.downcast_ref::<String>())
+                                        .into())
+                                });
+                            match (outcome, gap) {
+                                (Ok(()), None) | (Err(_), Some(_)) => Ok(()),
+                                (Err(e), None) => Err(e),
+                                (Ok(()), Some(why)) => Err(format!(
+                                    "known gap now passes ({why}): remove it from the op's entry"
+                                )
+                                .into()),
+                            }
+                        })
+                    })
+                }),
+        )
         .collect();
     libtest_mimic::run(&args, trials).exit();
 }
@@ -192,19 +210,41 @@ fn of_floats(info: &OpInfo, args: &[Tensor]) -> impl Fn(Vec<Tensor>) -> Tensor +
     let args = args.to_vec();
     move |floats: Vec<Tensor>| {
         let mut it = floats.into_iter();
-        let full: Vec<Tensor> = args.iter().map(|a| if a.dtype().is_float() { it.next().unwrap() } else { a.clone() }).collect();
+        let full: Vec<Tensor> = args
+            .iter()
+            .map(|a| {
+                if a.dtype().is_float() {
+                    it.next().unwrap()
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
         op(&full)
     }
 }
 
 fn floats_of(args: &[Tensor]) -> Vec<Tensor> {
-    args.iter().filter(|a| a.dtype().is_float()).cloned().collect()
+    args.iter()
+        .filter(|a| a.dtype().is_float())
+        .cloned()
+        .collect()
 }
 
 fn samples_f64(info: &OpInfo, seed: u64) -> Vec<Vec<Tensor>> {
     (info.samples)(&mut TestRng::new(seed))
         .into_iter()
-        .map(|s| s.into_iter().map(|t| if t.dtype().is_float() { t.to_dtype(DType::F64) } else { t }).collect())
+        .map(|s| {
+            s.into_iter()
+                .map(|t| {
+                    if t.dtype().is_float() {
+                        t.to_dtype(DType::F64)
+                    } else {
+                        t
+                    }
+                })
+                .collect()
+        })
         .collect()
 }
 
@@ -213,15 +253,31 @@ fn random_like(rng: &mut TestRng, x: &Tensor) -> Tensor {
 }
 
 fn inner(a: &[Tensor], b: &[Tensor]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x * y).sum().item::<f64>()).sum()
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x * y).sum().item::<f64>())
+        .sum()
 }
 
-fn check_close(label: &str, got: &Tensor, want: &Tensor, rtol: f64, atol: f64) -> Result<(), Failed> {
+fn check_close(
+    label: &str,
+    got: &Tensor,
+    want: &Tensor,
+    rtol: f64,
+    atol: f64,
+) -> Result<(), Failed> {
     if got.shape() != want.shape() {
-        return Err(format!("{label}: shape {:?}, expected {:?}", got.shape(), want.shape()).into());
+        return Err(format!(
+            "{label}: shape {:?}, expected {:?}",
+            got.shape(),
+            want.shape()
+        )
+        .into());
     }
     let (g, w) = (got.to_vec::<f64>(), want.to_vec::<f64>());
-    let ok = g.iter().zip(&w).all(|(&a, &b)| a == b || (a.is_nan() && b.is_nan()) || (a - b).abs() <= atol + rtol * b.abs());
+    let ok = g.iter().zip(&w).all(|(&a, &b)| {
+        a == b || (a.is_nan() && b.is_nan()) || (a - b).abs() <= atol + rtol * b.abs()
+    });
     if !ok {
         return Err(format!("{label}:\n got {got}\nwant {want}").into());
     }
@@ -231,18 +287,33 @@ fn check_close(label: &str, got: &Tensor, want: &Tensor, rtol: f64, atol: f64) -
 /// Central difference of `f` at `xs` along `ts`.
 fn finite_difference(f: &impl Fn(Vec<Tensor>) -> Tensor, xs: &[Tensor], ts: &[Tensor]) -> Tensor {
     let eps = 1e-6;
-    let shifted = |sign: f64| xs.iter().zip(ts).map(|(x, t)| x + &(t * (sign * eps))).collect::<Vec<_>>();
+    let shifted = |sign: f64| {
+        xs.iter()
+            .zip(ts)
+            .map(|(x, t)| x + &(t * (sign * eps)))
+            .collect::<Vec<_>>()
+    };
     (&f(shifted(1.0)) - &f(shifted(-1.0))) / (2.0 * eps)
 }
 
-fn fd_check(label: &str, f: &impl Fn(Vec<Tensor>) -> Tensor, xs: &[Tensor], rng: &mut TestRng) -> Result<(), Failed> {
+fn fd_check(
+    label: &str,
+    f: &impl Fn(Vec<Tensor>) -> Tensor,
+    xs: &[Tensor],
+    rng: &mut TestRng,
+) -> Result<(), Failed> {
     let ts: Vec<Tensor> = xs.iter().map(|x| random_like(rng, x)).collect();
     let (_, ad) = jvp(f.clone(), xs.to_vec(), ts.clone());
     let fd = finite_difference(f, xs, &ts);
     check_close(label, &ad, &fd, 1e-5, 1e-6)
 }
 
-fn adjoint_check(label: &str, f: &impl Fn(Vec<Tensor>) -> Tensor, xs: &[Tensor], rng: &mut TestRng) -> Result<(), Failed> {
+fn adjoint_check(
+    label: &str,
+    f: &impl Fn(Vec<Tensor>) -> Tensor,
+    xs: &[Tensor],
+    rng: &mut TestRng,
+) -> Result<(), Failed> {
     let ts: Vec<Tensor> = xs.iter().map(|x| random_like(rng, x)).collect();
     let (y, y_dot) = jvp(f.clone(), xs.to_vec(), ts.clone());
     let c = random_like(rng, &y);
@@ -263,18 +334,36 @@ fn dim_choices(args: &[Tensor]) -> Vec<Vec<Option<usize>>> {
         if a.dim() > 0 {
             opts.push(Some(a.dim()));
         }
-        out = out.into_iter().flat_map(|p| opts.iter().map(move |o| { let mut q = p.clone(); q.push(*o); q })).collect();
+        out = out
+            .into_iter()
+            .flat_map(|p| {
+                opts.iter().map(move |o| {
+                    let mut q = p.clone();
+                    q.push(*o);
+                    q
+                })
+            })
+            .collect();
     }
-    out.into_iter().filter(|c| c.iter().any(Option::is_some)).collect()
+    out.into_iter()
+        .filter(|c| c.iter().any(Option::is_some))
+        .collect()
 }
 
 fn in_dims(choice: &[Option<usize>]) -> VDims {
-    VDims::Tuple(vec![VDims::List(choice.iter().map(|d| VDims::Dim(d.map(|d| d as isize))).collect())])
+    VDims::Tuple(vec![VDims::List(
+        choice
+            .iter()
+            .map(|d| VDims::Dim(d.map(|d| d as isize)))
+            .collect(),
+    )])
 }
 
 fn run_transform_check(info: &OpInfo, check: &str) -> Result<(), Failed> {
     let mut rng = TestRng::new(0xC0FFEE);
-    let batches: Vec<Vec<Vec<Tensor>>> = (0..BATCH as u64).map(|b| samples_f64(info, 0x5eed + b)).collect();
+    let batches: Vec<Vec<Vec<Tensor>>> = (0..BATCH as u64)
+        .map(|b| samples_f64(info, 0x5eed + b))
+        .collect();
     for (s, sample) in batches[0].iter().enumerate() {
         let label = format!("{} sample {s}", info.name);
         let f = of_floats(info, sample);
@@ -293,53 +382,142 @@ fn run_transform_check(info: &OpInfo, check: &str) -> Result<(), Failed> {
                         .enumerate()
                         .map(|(i, d)| match d {
                             None => sample[i].clone(),
-                            Some(d) => cotangent::stack(&batches.iter().map(|b| b[s][i].clone()).collect::<Vec<_>>(), *d as isize),
+                            Some(d) => cotangent::stack(
+                                &batches.iter().map(|b| b[s][i].clone()).collect::<Vec<_>>(),
+                                *d as isize,
+                            ),
                         })
                         .collect();
                     let looped: Vec<Tensor> = (0..BATCH)
                         .map(|b| {
-                            let args: Vec<Tensor> = choice.iter().enumerate().map(|(i, d)| if d.is_some() { batches[b][s][i].clone() } else { sample[i].clone() }).collect();
+                            let args: Vec<Tensor> = choice
+                                .iter()
+                                .enumerate()
+                                .map(|(i, d)| {
+                                    if d.is_some() {
+                                        batches[b][s][i].clone()
+                                    } else {
+                                        sample[i].clone()
+                                    }
+                                })
+                                .collect();
                             op(&args)
                         })
                         .collect();
                     let op2 = op.clone();
-                    let got = vmap_with(move |v: Vec<Tensor>| op2(&v), VmapOpts::new().in_dims(in_dims(&choice)))(batched);
-                    check_close(&format!("{label} in_dims {choice:?}"), &got, &cotangent::stack(&looped, 0), 1e-10, 1e-12)?;
+                    let got = vmap_with(
+                        move |v: Vec<Tensor>| op2(&v),
+                        VmapOpts::new().in_dims(in_dims(&choice)),
+                    )(batched);
+                    check_close(
+                        &format!("{label} in_dims {choice:?}"),
+                        &got,
+                        &cotangent::stack(&looped, 0),
+                        1e-10,
+                        1e-12,
+                    )?;
                 }
             }
             "vmap_of_vmap" => {
                 // Outer batch of 2 over an inner batch of BATCH, every argument mapped at 0.
                 let inner_batch = |k: usize| -> Vec<Tensor> {
-                    (0..sample.len()).map(|i| cotangent::stack(&(0..BATCH).map(|b| batches[(b + k) % BATCH][s][i].clone()).collect::<Vec<_>>(), 0)).collect()
+                    (0..sample.len())
+                        .map(|i| {
+                            cotangent::stack(
+                                &(0..BATCH)
+                                    .map(|b| batches[(b + k) % BATCH][s][i].clone())
+                                    .collect::<Vec<_>>(),
+                                0,
+                            )
+                        })
+                        .collect()
                 };
-                let outer: Vec<Tensor> = (0..sample.len()).map(|i| cotangent::stack(&[inner_batch(0)[i].clone(), inner_batch(1)[i].clone()], 0)).collect();
+                let outer: Vec<Tensor> = (0..sample.len())
+                    .map(|i| {
+                        cotangent::stack(&[inner_batch(0)[i].clone(), inner_batch(1)[i].clone()], 0)
+                    })
+                    .collect();
                 let op2 = op.clone();
-                let got = vmap_with(vmap_with(move |v: Vec<Tensor>| op2(&v), VmapOpts::new()), VmapOpts::new())(outer);
+                let got = vmap_with(
+                    vmap_with(move |v: Vec<Tensor>| op2(&v), VmapOpts::new()),
+                    VmapOpts::new(),
+                )(outer);
                 let want = cotangent::stack(
-                    &(0..2).map(|k| cotangent::stack(&(0..BATCH).map(|b| op(&batches[(b + k) % BATCH][s])).collect::<Vec<_>>(), 0)).collect::<Vec<_>>(),
+                    &(0..2)
+                        .map(|k| {
+                            cotangent::stack(
+                                &(0..BATCH)
+                                    .map(|b| op(&batches[(b + k) % BATCH][s]))
+                                    .collect::<Vec<_>>(),
+                                0,
+                            )
+                        })
+                        .collect::<Vec<_>>(),
                     0,
                 );
                 check_close(&label, &got, &want, 1e-10, 1e-12)?;
             }
             "vmap_of_jvp" => {
-                let ts: Vec<Vec<Tensor>> = (0..BATCH).map(|_| xs.iter().map(|x| random_like(&mut rng, x)).collect()).collect();
-                let xs_b: Vec<Vec<Tensor>> = (0..BATCH).map(|b| floats_of(&batches[b][s])).collect();
-                let stackn = |v: &Vec<Vec<Tensor>>| -> Vec<Tensor> { (0..xs.len()).map(|i| cotangent::stack(&v.iter().map(|a| a[i].clone()).collect::<Vec<_>>(), 0)).collect() };
+                let ts: Vec<Vec<Tensor>> = (0..BATCH)
+                    .map(|_| xs.iter().map(|x| random_like(&mut rng, x)).collect())
+                    .collect();
+                let xs_b: Vec<Vec<Tensor>> =
+                    (0..BATCH).map(|b| floats_of(&batches[b][s])).collect();
+                let stackn = |v: &Vec<Vec<Tensor>>| -> Vec<Tensor> {
+                    (0..xs.len())
+                        .map(|i| {
+                            cotangent::stack(&v.iter().map(|a| a[i].clone()).collect::<Vec<_>>(), 0)
+                        })
+                        .collect()
+                };
                 let f2 = f.clone();
-                let got = vmap_with(move |(p, t): (Vec<Tensor>, Vec<Tensor>)| jvp(f2.clone(), p, t).1, VmapOpts::new())((stackn(&xs_b), stackn(&ts)));
-                let want = cotangent::stack(&(0..BATCH).map(|b| jvp(f.clone(), xs_b[b].clone(), ts[b].clone()).1).collect::<Vec<_>>(), 0);
+                let got = vmap_with(
+                    move |(p, t): (Vec<Tensor>, Vec<Tensor>)| jvp(f2.clone(), p, t).1,
+                    VmapOpts::new(),
+                )((stackn(&xs_b), stackn(&ts)));
+                let want = cotangent::stack(
+                    &(0..BATCH)
+                        .map(|b| jvp(f.clone(), xs_b[b].clone(), ts[b].clone()).1)
+                        .collect::<Vec<_>>(),
+                    0,
+                );
                 check_close(&label, &got, &want, 1e-10, 1e-12)?;
             }
             "vmap_of_vjp" => {
-                let xs_b: Vec<Vec<Tensor>> = (0..BATCH).map(|b| floats_of(&batches[b][s])).collect();
+                let xs_b: Vec<Vec<Tensor>> =
+                    (0..BATCH).map(|b| floats_of(&batches[b][s])).collect();
                 let y = f(xs.clone());
                 let cs: Vec<Tensor> = (0..BATCH).map(|_| random_like(&mut rng, &y)).collect();
-                let stackn = |v: &Vec<Vec<Tensor>>| -> Vec<Tensor> { (0..xs.len()).map(|i| cotangent::stack(&v.iter().map(|a| a[i].clone()).collect::<Vec<_>>(), 0)).collect() };
+                let stackn = |v: &Vec<Vec<Tensor>>| -> Vec<Tensor> {
+                    (0..xs.len())
+                        .map(|i| {
+                            cotangent::stack(&v.iter().map(|a| a[i].clone()).collect::<Vec<_>>(), 0)
+                        })
+                        .collect()
+                };
                 let f2 = f.clone();
-                let got: Vec<Tensor> = vmap_with(move |(p, c): (Vec<Tensor>, Tensor)| vjp(f2.clone(), p).1.call::<Tensor>(c), VmapOpts::new())((stackn(&xs_b), cotangent::stack(&cs, 0)));
-                let looped: Vec<Vec<Tensor>> = (0..BATCH).map(|b| vjp(f.clone(), xs_b[b].clone()).1.call::<Tensor>(cs[b].clone())).collect();
+                let got: Vec<Tensor> = vmap_with(
+                    move |(p, c): (Vec<Tensor>, Tensor)| vjp(f2.clone(), p).1.call::<Tensor>(c),
+                    VmapOpts::new(),
+                )((stackn(&xs_b), cotangent::stack(&cs, 0)));
+                let looped: Vec<Vec<Tensor>> = (0..BATCH)
+                    .map(|b| {
+                        vjp(f.clone(), xs_b[b].clone())
+                            .1
+                            .call::<Tensor>(cs[b].clone())
+                    })
+                    .collect();
                 for (i, g) in got.iter().enumerate() {
-                    check_close(&format!("{label} input {i}"), g, &cotangent::stack(&looped.iter().map(|l| l[i].clone()).collect::<Vec<_>>(), 0), 1e-10, 1e-12)?;
+                    check_close(
+                        &format!("{label} input {i}"),
+                        g,
+                        &cotangent::stack(
+                            &looped.iter().map(|l| l[i].clone()).collect::<Vec<_>>(),
+                            0,
+                        ),
+                        1e-10,
+                        1e-12,
+                    )?;
                 }
             }
             "jvp_of_vjp_matches_finite_differences" | "vjp_of_vjp_is_adjoint" => {
@@ -350,7 +528,11 @@ fn run_transform_check(info: &OpInfo, check: &str) -> Result<(), Failed> {
                 let f2 = f.clone();
                 let g = move |x: Vec<Tensor>| -> Tensor {
                     let bars: Vec<Tensor> = vjp(f2.clone(), x).1.call(c.clone());
-                    bars.iter().zip(&w).map(|(b, w)| (b * w).sum()).reduce(|a, b| &a + &b).expect("non-empty")
+                    bars.iter()
+                        .zip(&w)
+                        .map(|(b, w)| (b * w).sum())
+                        .reduce(|a, b| &a + &b)
+                        .expect("non-empty")
                 };
                 if check == "jvp_of_vjp_matches_finite_differences" {
                     fd_check(&label, &g, &xs, &mut rng)?;

@@ -24,8 +24,13 @@ pub(crate) trait BinaryOp: BinaryKernel + Send + Sync {
     /// What `vjp` reads (inputs `[a, b]`, output).
     const SAVE: Save;
     /// Tangent of the output from the operands' tangents (`None` = zero).
-    fn jvp(a: &Tensor, b: &Tensor, out: &Tensor, a_dot: Option<&Tensor>, b_dot: Option<&Tensor>)
-    -> Option<Tensor>;
+    fn jvp(
+        a: &Tensor,
+        b: &Tensor,
+        out: &Tensor,
+        a_dot: Option<&Tensor>,
+        b_dot: Option<&Tensor>,
+    ) -> Option<Tensor>;
     /// Cotangents of `[a, b]` where `needed`.
     fn vjp(res: &Residuals, out_bar: &Tensor, needed: &[bool]) -> [Option<Tensor>; 2];
 }
@@ -95,8 +100,19 @@ impl<K: BinaryOp> Primitive for Binary<K> {
         backend::binary::<K>(inputs[0], inputs[1])
     }
 
-    fn jvp(&self, primals: &[Tensor], output: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor> {
-        K::jvp(&primals[0], &primals[1], output, tangents[0].as_ref(), tangents[1].as_ref())
+    fn jvp(
+        &self,
+        primals: &[Tensor],
+        output: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Option<Tensor> {
+        K::jvp(
+            &primals[0],
+            &primals[1],
+            output,
+            tangents[0].as_ref(),
+            tangents[1].as_ref(),
+        )
     }
 
     fn saves(&self) -> Save {
@@ -107,8 +123,15 @@ impl<K: BinaryOp> Primitive for Binary<K> {
         K::vjp(res, cotangent, needed).into()
     }
 
-    fn vmap(&self, inputs: &[Tensor], axes: &[Option<usize>], size: usize) -> (Tensor, Option<usize>) {
-        vmap_elementwise(inputs, axes, size, |x| bind(Binary::<K>::new(), &[&x[0], &x[1]]))
+    fn vmap(
+        &self,
+        inputs: &[Tensor],
+        axes: &[Option<usize>],
+        size: usize,
+    ) -> (Tensor, Option<usize>) {
+        vmap_elementwise(inputs, axes, size, |x| {
+            bind(Binary::<K>::new(), &[&x[0], &x[1]])
+        })
     }
 }
 

@@ -66,11 +66,20 @@ pub struct Save {
 
 impl Save {
     /// Keep nothing (linear primitives whose adjoint needs only shapes).
-    pub const NOTHING: Save = Save { inputs: 0, output: false };
+    pub const NOTHING: Save = Save {
+        inputs: 0,
+        output: false,
+    };
     /// Keep every input.
-    pub const INPUTS: Save = Save { inputs: u32::MAX, output: false };
+    pub const INPUTS: Save = Save {
+        inputs: u32::MAX,
+        output: false,
+    };
     /// Keep the output only.
-    pub const OUTPUT: Save = Save { inputs: 0, output: true };
+    pub const OUTPUT: Save = Save {
+        inputs: 0,
+        output: true,
+    };
     /// Keep the inputs at these positions.
     pub const fn inputs(positions: &[usize]) -> Save {
         let mut mask = 0u32;
@@ -79,7 +88,10 @@ impl Save {
             mask |= 1 << positions[i];
             i += 1;
         }
-        Save { inputs: mask, output: false }
+        Save {
+            inputs: mask,
+            output: false,
+        }
     }
 }
 
@@ -109,13 +121,17 @@ impl Residuals {
     /// Input `i`, which the rule declared in its `saves()`.
     #[track_caller]
     pub fn input(&self, i: usize) -> &Tensor {
-        self.inputs[i].as_ref().expect("internal: vjp rule reads an input its saves() did not declare")
+        self.inputs[i]
+            .as_ref()
+            .expect("internal: vjp rule reads an input its saves() did not declare")
     }
 
     /// The output, which the rule declared in its `saves()`.
     #[track_caller]
     pub fn output(&self) -> &Tensor {
-        self.output.as_ref().expect("internal: vjp rule reads the output its saves() did not declare")
+        self.output
+            .as_ref()
+            .expect("internal: vjp rule reads the output its saves() did not declare")
     }
 
     /// Shape of input `i`.
@@ -139,7 +155,9 @@ impl Residuals {
 /// Note [Symbolic zeros]: a tangent or cotangent of `None` is a zero that was never built.
 /// Rules skip it (never `zeros_like` just to add it); zeros are materialised only at the API
 /// boundary.
-pub trait Primitive: fmt::Debug + Send + Sync + 'static {
+pub trait Primitive:
+    fmt::Debug + Send + Sync + std::panic::RefUnwindSafe + std::panic::UnwindSafe + 'static
+{
     /// The op's name as torch users know it (`"sin"`, `"matmul"`), used in messages.
     fn name(&self) -> &'static str;
     /// The output's shape and dtype, or the error a user sees for invalid inputs. Never
@@ -149,16 +167,31 @@ pub trait Primitive: fmt::Debug + Send + Sync + 'static {
     fn eval(&self, inputs: &[&Array], out: &Aval) -> Array;
     /// Forward mode: the output's tangent from the inputs' tangents (`None` = zero), or
     /// `None` if it is zero. `output` is the primal output, for rules that reuse it.
-    fn jvp(&self, primals: &[Tensor], output: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor>;
+    fn jvp(
+        &self,
+        primals: &[Tensor],
+        output: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Option<Tensor>;
     /// What reverse mode must keep for `vjp`.
     fn saves(&self) -> Save;
     /// Reverse mode: each input's cotangent from the output's, for the inputs with
     /// `needed[i]` (others get `None`, as do inputs whose cotangent is zero).
-    fn vjp(&self, residuals: &Residuals, cotangent: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>>;
+    fn vjp(
+        &self,
+        residuals: &Residuals,
+        cotangent: &Tensor,
+        needed: &[bool],
+    ) -> Vec<Option<Tensor>>;
     /// Batching: the output and its batch axis from inputs whose batch axes are `axes`
     /// (`None` = unbatched; at least one is batched) and the batch `size`. Never loops over
     /// the batch.
-    fn vmap(&self, inputs: &[Tensor], axes: &[Option<usize>], size: usize) -> (Tensor, Option<usize>);
+    fn vmap(
+        &self,
+        inputs: &[Tensor],
+        axes: &[Option<usize>],
+        size: usize,
+    ) -> (Tensor, Option<usize>);
 }
 
 /// A primitive that can be stored in a reverse-mode graph (any `Primitive + Clone`).

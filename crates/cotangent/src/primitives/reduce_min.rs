@@ -5,7 +5,7 @@
 //! evenly among ties: `x̄ = ȳ · [x == y] / #{x == y}`.
 
 use super::reduce_max::{
-    extremum_aval, extremum_jvp, extremum_samples, extremum_vjp, reduce_extremum,
+    NAN_GAP, extremum_aval, extremum_jvp, extremum_samples, extremum_vjp, reduce_extremum,
 };
 use super::reduce_sum::reference_reduce;
 use super::rules::batch_at_front;
@@ -142,7 +142,8 @@ pub(crate) fn op_info() -> Vec<OpInfo> {
                 s.push(vec![rng.tensor(&[], -1.0, 1.0)]);
                 s
             },
-        ),
+        )
+        .gap("jvp_of_vjp_matches_finite_differences", NAN_GAP),
         OpInfo::new(
             "amin",
             |a| a[0].amin(&[0, -1], false),
@@ -152,7 +153,8 @@ pub(crate) fn op_info() -> Vec<OpInfo> {
                 s.push(vec![rng.tensor(&[2, 0, 3], -1.0, 1.0)]);
                 s
             },
-        ),
+        )
+        .gap("jvp_of_vjp_matches_finite_differences", NAN_GAP),
         OpInfo::new(
             "amin_keepdim",
             |a| a[0].amin(&[1], true),
@@ -162,7 +164,8 @@ pub(crate) fn op_info() -> Vec<OpInfo> {
                 s.push(vec![rng.tensor(&[0, 3, 2], -1.0, 1.0)]);
                 s
             },
-        ),
+        )
+        .gap("jvp_of_vjp_matches_finite_differences", NAN_GAP),
         OpInfo::new(
             "amin_i64",
             |a| a[0].amin(&[0], false),

@@ -28,12 +28,16 @@ pub(crate) fn vmap_elementwise(
     op: impl FnOnce(&[Tensor]) -> Tensor,
 ) -> (Tensor, Option<usize>) {
     let first = axes.iter().flatten().next().copied();
-    let same = axes.iter().all(|a| *a == first) && inputs.windows(2).all(|w| w[0].shape() == w[1].shape());
+    let same =
+        axes.iter().all(|a| *a == first) && inputs.windows(2).all(|w| w[0].shape() == w[1].shape());
     if same {
         return (op(inputs), first);
     }
-    let moved: Vec<Tensor> =
-        inputs.iter().zip(axes).map(|(x, &a)| batch_at_front(x, a, size)).collect();
+    let moved: Vec<Tensor> = inputs
+        .iter()
+        .zip(axes)
+        .map(|(x, &a)| batch_at_front(x, a, size))
+        .collect();
     (op(&moved), Some(0))
 }
 

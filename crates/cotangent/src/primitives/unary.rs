@@ -26,13 +26,15 @@ impl Point<'_> {
     /// The input (declared in `SAVE`).
     #[track_caller]
     pub(crate) fn x(&self) -> &Tensor {
-        self.x.expect("internal: derivative reads x but SAVE does not keep the input")
+        self.x
+            .expect("internal: derivative reads x but SAVE does not keep the input")
     }
 
     /// The output (declared in `SAVE`).
     #[track_caller]
     pub(crate) fn y(&self) -> &Tensor {
-        self.y.expect("internal: derivative reads y but SAVE does not keep the output")
+        self.y
+            .expect("internal: derivative reads y but SAVE does not keep the output")
     }
 }
 
@@ -100,12 +102,21 @@ impl<K: UnaryOp> Primitive for Unary<K> {
         backend::unary::<K>(inputs[0])
     }
 
-    fn jvp(&self, primals: &[Tensor], output: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor> {
+    fn jvp(
+        &self,
+        primals: &[Tensor],
+        output: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Option<Tensor> {
         let t = tangents[0].as_ref()?;
         if let Some(linear) = K::LINEAR {
             return Some(linear(t));
         }
-        K::df(&Point { x: Some(&primals[0]), y: Some(output) }).map(|d| t * &d)
+        K::df(&Point {
+            x: Some(&primals[0]),
+            y: Some(output),
+        })
+        .map(|d| t * &d)
     }
 
     fn saves(&self) -> Save {
@@ -119,11 +130,19 @@ impl<K: UnaryOp> Primitive for Unary<K> {
         if let Some(linear) = K::LINEAR {
             return vec![Some(linear(cotangent))];
         }
-        let p = Point { x: res.inputs[0].as_ref(), y: res.output.as_ref() };
+        let p = Point {
+            x: res.inputs[0].as_ref(),
+            y: res.output.as_ref(),
+        };
         vec![K::df(&p).map(|d| cotangent * &d)]
     }
 
-    fn vmap(&self, inputs: &[Tensor], axes: &[Option<usize>], size: usize) -> (Tensor, Option<usize>) {
+    fn vmap(
+        &self,
+        inputs: &[Tensor],
+        axes: &[Option<usize>],
+        size: usize,
+    ) -> (Tensor, Option<usize>) {
         vmap_elementwise(inputs, axes, size, |x| bind(Unary::<K>::new(), &[&x[0]]))
     }
 }

@@ -205,7 +205,8 @@ mod tests {
     #[test]
     fn condition_must_be_bool() {
         let x = Tensor::zeros(&[2]);
-        let msg = std::panic::catch_unwind(|| where_(&x, &x, &x)).unwrap_err();
+        let msg = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| where_(&x, &x, &x)))
+            .unwrap_err();
         let msg = msg.downcast_ref::<String>().unwrap();
         assert!(
             msg.contains(

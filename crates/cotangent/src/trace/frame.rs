@@ -20,10 +20,9 @@ use crate::primitives::DynPrimitive;
 
 /// A transform's way of running a primitive on values some of which are its tracers.
 pub(crate) trait Interpreter {
-    /// The transform's name, for messages (`"vmap"`).
-    fn name(&self) -> &'static str;
     /// Apply `prim` to `inputs`, at least one of which is a tracer of the frame at `level`.
-    fn process(&self, level: usize, id: u64, prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Tensor;
+    fn process(&self, level: usize, id: u64, prim: &dyn DynPrimitive, inputs: &[&Tensor])
+    -> Tensor;
     /// Apply a primitive with no tensor inputs (random draws) while this frame is the
     /// innermost one that can see it. Only `vmap` does anything but evaluate it below.
     fn process_nullary(&self, level: usize, id: u64, prim: &dyn DynPrimitive) -> Option<Tensor> {
@@ -97,7 +96,12 @@ pub(crate) fn no_frames() -> bool {
 
 /// The interpreter of the frame at `level`, if that frame is still the one with `id`.
 pub(crate) fn live_interpreter(level: usize, id: u64) -> Option<Rc<dyn Interpreter>> {
-    STACK.with(|s| s.borrow().get(level).filter(|f| f.id == id).map(|f| f.interpreter.clone()))
+    STACK.with(|s| {
+        s.borrow()
+            .get(level)
+            .filter(|f| f.id == id)
+            .map(|f| f.interpreter.clone())
+    })
 }
 
 /// The frames visible from the current dispatch position, innermost first, as

@@ -48,7 +48,9 @@ enum Repr {
 }
 
 /// What a transform attaches to its tracers.
-pub(crate) trait Payload: Any + Send + Sync {
+pub(crate) trait Payload:
+    Any + Send + Sync + std::panic::RefUnwindSafe + std::panic::UnwindSafe
+{
     /// The concrete value behind the tracer, for `.item()`, printing and data-dependent
     /// control flow; `vmap` refuses (a batch has no single value).
     fn host_value(&self) -> Result<&Tensor>;
@@ -81,8 +83,16 @@ impl Tensor {
         dtype: DType,
         payload: impl Payload,
     ) -> Tensor {
-        let t = Tracer { level, frame_id, shape: shape.into(), dtype, payload: Box::new(payload) };
-        Tensor { repr: Repr::Tracer(Arc::new(t)) }
+        let t = Tracer {
+            level,
+            frame_id,
+            shape: shape.into(),
+            dtype,
+            payload: Box::new(payload),
+        };
+        Tensor {
+            repr: Repr::Tracer(Arc::new(t)),
+        }
     }
 
     /// The tracer behind this tensor, if it is one.
@@ -95,7 +105,9 @@ impl Tensor {
 
     /// The payload if this tensor is a tracer of frame `frame_id`.
     pub(crate) fn payload_of<P: Payload>(&self, frame_id: u64) -> Option<&P> {
-        self.as_tracer().filter(|t| t.frame_id == frame_id).and_then(|t| t.payload.as_any().downcast_ref())
+        self.as_tracer()
+            .filter(|t| t.frame_id == frame_id)
+            .and_then(|t| t.payload.as_any().downcast_ref())
     }
 
     /// `true` for a concrete tensor (not a tracer of any transform).
@@ -138,7 +150,8 @@ impl Tensor {
 
     /// The size of dim `d` (negative counts from the end), torch's `x.size(d)`.
     #[track_caller]
-    pub fn size(&self, d: isize) -> usize {        let d = crate::primitives::frontend::normalize_dim("size", d, self.dim());
+    pub fn size(&self, d: isize) -> usize {
+        let d = crate::primitives::frontend::normalize_dim("size", d, self.dim());
         self.shape()[d]
     }
 
@@ -182,11 +195,9 @@ pub(crate) fn try_bind<P: Primitive + Clone>(prim: P, inputs: &[&Tensor]) -> Res
 pub(crate) fn bind_dyn(prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Result<Tensor> {
     // The frame of the highest level among the tracers owns this application.
     let mut top: Option<&Tracer> = None;
-    for t in inputs {
-        if let Some(tr) = t.as_tracer() {
-            if top.is_none_or(|best| tr.level > best.level) {
-                top = Some(tr);
-            }
+    for tr in inputs.iter().filter_map(|t| t.as_tracer()) {
+        if top.is_none_or(|best| tr.level > best.level) {
+            top = Some(tr);
         }
     }
     match top {
@@ -220,8 +231,13 @@ pub(crate) fn bind_dyn(prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Result<Te
 
 /// Run the shape rule on logical shapes, so errors under transforms read as in eager mode.
 fn check_shapes(prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Result<()> {
-    let avals: Vec<AvalRef<'_>> =
-        inputs.iter().map(|t| AvalRef { shape: t.shape(), dtype: t.dtype() }).collect();
+    let avals: Vec<AvalRef<'_>> = inputs
+        .iter()
+        .map(|t| AvalRef {
+            shape: t.shape(),
+            dtype: t.dtype(),
+        })
+        .collect();
     prim.shape_rule(&avals).map(|_| ())
 }
 
@@ -231,7 +247,10 @@ fn eval_concrete<P: Primitive + ?Sized>(prim: &P, inputs: &[&Tensor]) -> Result<
         0 => eval_eager(prim, &[]),
         1 => eval_eager(prim, &[inputs[0].array()]),
         2 => eval_eager(prim, &[inputs[0].array(), inputs[1].array()]),
-        3 => eval_eager(prim, &[inputs[0].array(), inputs[1].array(), inputs[2].array()]),
+        3 => eval_eager(
+            prim,
+            &[inputs[0].array(), inputs[1].array(), inputs[2].array()],
+        ),
         _ => {
             let arrays: Vec<&Array> = inputs.iter().map(|t| t.array()).collect();
             eval_eager(prim, &arrays)
@@ -275,7 +294,12 @@ impl fmt::Display for Tensor {
         match self.try_array() {
             Ok(a) => f.write_str(&format_array_impl(a)),
             // A batched value has no single array to show.
-            Err(_) => write!(f, "BatchedTensor(shape={:?}, dtype={})", self.shape(), self.dtype()),
+            Err(_) => write!(
+                f,
+                "BatchedTensor(shape={:?}, dtype={})",
+                self.shape(),
+                self.dtype()
+            ),
         }
     }
 }

@@ -21,7 +21,10 @@ pub struct GradOpts {
 
 impl Default for GradOpts {
     fn default() -> Self {
-        GradOpts { argnums: Argnums::One(0), has_aux: false }
+        GradOpts {
+            argnums: Argnums::One(0),
+            has_aux: false,
+        }
     }
 }
 
@@ -62,7 +65,9 @@ fn grad_core<A: Tree, O: Tree>(
     let (mask, grad_def) = select_argnums(transform, &def, &opts.argnums)?;
     let (traced, _) = trace(transform, f, &args, &mask)?;
     let (value_def, aux_def) = match (&traced.out_def, opts.has_aux) {
-        (TreeDef::Tuple(parts), true) if parts.len() == 2 => (parts[0].clone(), Some(parts[1].clone())),
+        (TreeDef::Tuple(parts), true) if parts.len() == 2 => {
+            (parts[0].clone(), Some(parts[1].clone()))
+        }
         (other, true) => {
             return Err(Error::op(
                 "grad",
@@ -96,14 +101,22 @@ fn grad_core<A: Tree, O: Tree>(
     if !value.dtype().is_float() {
         return Err(Error::op(
             "grad",
-            format!("{transform}(f)(*args): the output must be a floating point Tensor, got {}", value.dtype()),
+            format!(
+                "{transform}(f)(*args): the output must be a floating point Tensor, got {}",
+                value.dtype()
+            ),
         ));
     }
     let mut cts: Vec<Option<Tensor>> = vec![None; traced.outputs.len()];
     cts[0] = Some(value.ones_like());
     let grads = order_by_argnums(&def, &opts.argnums, transform, traced.pullback(&cts))?;
     let aux = aux_def.map(|d| (traced.outputs[1..].to_vec(), d));
-    Ok(GradResult { grads, grad_def, value, aux })
+    Ok(GradResult {
+        grads,
+        grad_def,
+        value,
+        aux,
+    })
 }
 
 fn build<R: Tree>(def: TreeDef, leaves: Vec<Tensor>) -> R {
@@ -141,7 +154,10 @@ pub fn grad<A: Tree, F: Fn(A) -> Tensor>(f: F) -> impl Fn(A) -> A::First {
 /// let (gy, gx): (Tensor, Tensor) = grad_with(f, GradOpts::new().argnums((1, 0)))((x, y));
 /// assert_eq!((gy.item::<f64>(), gx.item::<f64>()), (2.0, 3.0));
 /// ```
-pub fn grad_with<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(f: F, opts: GradOpts) -> impl Fn(A) -> R {
+pub fn grad_with<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(
+    f: F,
+    opts: GradOpts,
+) -> impl Fn(A) -> R {
     move |args: A| {
         let r = grad_core("grad", &f, args, &opts).unwrap_or_else(|e| panic!("{e}"));
         match r.aux {
@@ -167,7 +183,8 @@ pub fn grad_with<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(f: F, opts: GradOpts)
 /// ```
 pub fn grad_and_value<A: Tree, F: Fn(A) -> Tensor>(f: F) -> impl Fn(A) -> (A::First, Tensor) {
     move |args: A| {
-        let r = grad_core("grad_and_value", &f, args, &GradOpts::default()).unwrap_or_else(|e| panic!("{e}"));
+        let r = grad_core("grad_and_value", &f, args, &GradOpts::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         (build(r.grad_def, r.grads), r.value)
     }
 }

@@ -33,7 +33,12 @@ pub struct JacOpts {
 
 impl Default for JacOpts {
     fn default() -> Self {
-        JacOpts { argnums: Argnums::One(0), has_aux: false, chunk_size: None, randomness: Randomness::Error }
+        JacOpts {
+            argnums: Argnums::One(0),
+            has_aux: false,
+            chunk_size: None,
+            randomness: Randomness::Error,
+        }
     }
 }
 
@@ -73,16 +78,24 @@ fn basis(n: usize, offset: usize, shape: &[usize], dtype: crate::DType) -> Tenso
     for k in 0..len {
         data[(offset + k) * len + k] = 1.0;
     }
-    Tensor::from_vec(data, &full).expect("length matches").to_dtype(dtype)
+    Tensor::from_vec(data, &full)
+        .expect("length matches")
+        .to_dtype(dtype)
 }
 
 /// Split `(output, aux)` when `has_aux`, with torch's error otherwise.
-fn split_aux(transform: &'static str, def: &TreeDef, has_aux: bool) -> Result<(TreeDef, Option<TreeDef>)> {
+fn split_aux(
+    transform: &'static str,
+    def: &TreeDef,
+    has_aux: bool,
+) -> Result<(TreeDef, Option<TreeDef>)> {
     match (def, has_aux) {
         (TreeDef::Tuple(p), true) if p.len() == 2 => Ok((p[0].clone(), Some(p[1].clone()))),
         (other, true) => Err(Error::op(
             transform,
-            format!("{transform}(f, ...)(*args): output of function f should be a tuple: (output, aux) if has_aux is True, got {other}"),
+            format!(
+                "{transform}(f, ...)(*args): output of function f should be a tuple: (output, aux) if has_aux is True, got {other}"
+            ),
         )),
         (other, false) => Ok((other.clone(), None)),
     }
@@ -96,16 +109,27 @@ fn nest(outer: &TreeDef, inner: &TreeDef) -> TreeDef {
         TreeDef::Tuple(c) => TreeDef::Tuple(c.iter().map(|d| nest(d, inner)).collect()),
         TreeDef::List(c) => TreeDef::List(c.iter().map(|d| nest(d, inner)).collect()),
         TreeDef::Option(c) => TreeDef::Option(c.as_ref().map(|d| Box::new(nest(d, inner)))),
-        TreeDef::Map(c) => TreeDef::Map(c.iter().map(|(k, d)| (k.clone(), nest(d, inner))).collect()),
-        TreeDef::Struct(n, c) => TreeDef::Struct(n, c.iter().map(|(k, d)| (*k, nest(d, inner))).collect()),
+        TreeDef::Map(c) => {
+            TreeDef::Map(c.iter().map(|(k, d)| (k.clone(), nest(d, inner))).collect())
+        }
+        TreeDef::Struct(n, c) => {
+            TreeDef::Struct(n, c.iter().map(|(k, d)| (*k, nest(d, inner))).collect())
+        }
     }
 }
 
 fn check_real_outputs(transform: &'static str, outputs: &[Tensor]) -> Result<()> {
-    if let Some((i, y)) = outputs.iter().enumerate().find(|(_, y)| !y.dtype().is_float()) {
+    if let Some((i, y)) = outputs
+        .iter()
+        .enumerate()
+        .find(|(_, y)| !y.dtype().is_float())
+    {
         return Err(Error::op(
             transform,
-            format!("{transform}: Expected all outputs to be floating point but received {} tensor at flattened output idx: {i}", y.dtype()),
+            format!(
+                "{transform}: Expected all outputs to be floating point but received {} tensor at flattened output idx: {i}",
+                y.dtype()
+            ),
         ));
     }
     Ok(())
@@ -113,7 +137,10 @@ fn check_real_outputs(transform: &'static str, outputs: &[Tensor]) -> Result<()>
 
 fn jacrev_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &JacOpts) -> Result<DynTree> {
     if opts.chunk_size == Some(0) {
-        return Err(Error::op("jacrev", "jacrev: chunk_size should be greater than 0."));
+        return Err(Error::op(
+            "jacrev",
+            "jacrev: chunk_size should be greater than 0.",
+        ));
     }
     let (_, def) = args.flatten();
     let (mask, grad_def) = select_argnums("jacrev", &def, &opts.argnums)?;
@@ -143,24 +170,41 @@ fn jacrev_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &JacOpts) -
     // rows[i]: [total, *input_i.shape]
     let rows: Vec<Tensor> = match opts.chunk_size {
         Some(1) => {
-            let per_row: Vec<Vec<Tensor>> =
-                (0..total).map(|r| pull(bases.iter().map(|b| b.select(0, r as isize)).collect())).collect();
-            (0..traced_inputs(&per_row, &mask)).map(|i| stack_rows(&per_row, i)).collect()
+            let per_row: Vec<Vec<Tensor>> = (0..total)
+                .map(|r| pull(bases.iter().map(|b| b.select(0, r as isize)).collect()))
+                .collect();
+            (0..traced_inputs(&per_row, &mask))
+                .map(|i| stack_rows(&per_row, i))
+                .collect()
         }
         Some(k) if k < total => {
             let mut chunks: Vec<Vec<Tensor>> = Vec::new();
             for start in (0..total).step_by(k) {
                 let len = k.min(total - start);
-                let part: Vec<Tensor> = bases.iter().map(|b| b.narrow(0, start as isize, len)).collect();
+                let part: Vec<Tensor> = bases
+                    .iter()
+                    .map(|b| b.narrow(0, start as isize, len))
+                    .collect();
                 chunks.push(vmap_with(&pull, VmapOpts::new())(part));
             }
-            (0..chunks[0].len()).map(|i| crate::cat(&chunks.iter().map(|c| c[i].clone()).collect::<Vec<_>>(), 0)).collect()
+            (0..chunks[0].len())
+                .map(|i| crate::cat(&chunks.iter().map(|c| c[i].clone()).collect::<Vec<_>>(), 0))
+                .collect()
         }
-        _ if total == 0 => mask.iter().filter(|m| **m).map(|_| Tensor::zeros(&[0])).collect(),
+        _ if total == 0 => mask
+            .iter()
+            .filter(|m| **m)
+            .map(|_| Tensor::zeros(&[0]))
+            .collect(),
         _ => vmap_with(&pull, VmapOpts::new())(bases),
     };
     let (in_leaves, _) = args.flatten();
-    let selected: Vec<&Tensor> = in_leaves.iter().zip(&mask).filter(|(_, m)| **m).map(|(x, _)| x).collect();
+    let selected: Vec<&Tensor> = in_leaves
+        .iter()
+        .zip(&mask)
+        .filter(|(_, m)| **m)
+        .map(|(x, _)| x)
+        .collect();
     let mut leaves = Vec::new();
     let mut offset = 0;
     for (j, y) in outputs.iter().enumerate() {
@@ -170,7 +214,11 @@ fn jacrev_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &JacOpts) -
             .map(|(r, x)| {
                 let mut shape: Vec<isize> = y.shape().iter().map(|&n| n as isize).collect();
                 shape.extend(x.shape().iter().map(|&n| n as isize));
-                let rows = if r.dim() == 0 || r.shape()[0] == total { r.narrow(0, offset as isize, numels[j]) } else { r.clone() };
+                let rows = if r.dim() == 0 || r.shape()[0] == total {
+                    r.narrow(0, offset as isize, numels[j])
+                } else {
+                    r.clone()
+                };
                 rows.reshape(&shape)
             })
             .collect();
@@ -179,34 +227,54 @@ fn jacrev_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &JacOpts) -
     }
     let jac_def = nest(&out_def, &grad_def);
     match aux_def {
-        None => Ok(DynTree { def: jac_def, leaves }),
+        None => Ok(DynTree {
+            def: jac_def,
+            leaves,
+        }),
         Some(aux_def) => {
             leaves.extend(traced.outputs[n_out..].iter().cloned());
-            Ok(DynTree { def: TreeDef::Tuple(vec![jac_def, aux_def]), leaves })
+            Ok(DynTree {
+                def: TreeDef::Tuple(vec![jac_def, aux_def]),
+                leaves,
+            })
         }
     }
 }
 
 fn traced_inputs(per_row: &[Vec<Tensor>], mask: &[bool]) -> usize {
-    per_row.first().map_or(mask.iter().filter(|m| **m).count(), Vec::len)
+    per_row
+        .first()
+        .map_or(mask.iter().filter(|m| **m).count(), Vec::len)
 }
 
 fn stack_rows(per_row: &[Vec<Tensor>], i: usize) -> Tensor {
     crate::stack(&per_row.iter().map(|r| r[i].clone()).collect::<Vec<_>>(), 0)
 }
 
-fn jacfwd_call<A: Tree + Clone, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &JacOpts) -> Result<DynTree> {
+fn jacfwd_call<A: Tree + Clone, O: Tree>(
+    f: &impl Fn(A) -> O,
+    args: A,
+    opts: &JacOpts,
+) -> Result<DynTree> {
     let (leaves, def) = args.flatten();
     let (mask, grad_def) = select_argnums("jacfwd", &def, &opts.argnums)?;
     for (i, x) in leaves.iter().enumerate() {
         if mask[i] && !x.dtype().is_float() {
             return Err(Error::op(
                 "jacfwd",
-                format!("jacfwd: Expected all inputs to be floating point but received {} tensor at flattened input idx: {i}", x.dtype()),
+                format!(
+                    "jacfwd: Expected all inputs to be floating point but received {} tensor at flattened input idx: {i}",
+                    x.dtype()
+                ),
             ));
         }
     }
-    let selected: Vec<&Tensor> = leaves.iter().zip(&mask).filter(|(_, m)| **m).map(|(x, _)| x).collect();
+    let selected: Vec<&Tensor> = leaves
+        .iter()
+        .zip(&mask)
+        .filter(|(_, m)| **m)
+        .map(|(x, _)| x)
+        .collect();
     let total: usize = selected.iter().map(|x| x.numel()).sum();
     let mut offset = 0;
     let bases: Vec<Tensor> = selected
@@ -219,17 +287,33 @@ fn jacfwd_call<A: Tree + Clone, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &Ja
         .collect();
     let push = |ts: Vec<Tensor>| -> DynTree {
         let mut it = ts.into_iter();
-        let tangents: Vec<Option<Tensor>> = mask.iter().map(|&m| if m { it.next() } else { None }).collect();
+        let tangents: Vec<Option<Tensor>> = mask
+            .iter()
+            .map(|&m| if m { it.next() } else { None })
+            .collect();
         let (values, out_tangents, out_def) =
             push_forward("jacfwd", f, &args, &tangents).unwrap_or_else(|e| panic!("{e}"));
-        let leaves = values.iter().zip(out_tangents).map(|(y, t)| t.unwrap_or_else(|| y.zeros_like())).chain(values.iter().cloned()).collect();
-        DynTree { def: TreeDef::Tuple(vec![out_def.clone(), out_def]), leaves }
+        let leaves = values
+            .iter()
+            .zip(out_tangents)
+            .map(|(y, t)| t.unwrap_or_else(|| y.zeros_like()))
+            .chain(values.iter().cloned())
+            .collect();
+        DynTree {
+            def: TreeDef::Tuple(vec![out_def.clone(), out_def]),
+            leaves,
+        }
     };
     if total == 0 {
-        return Err(Error::op("jacfwd", "jacfwd: the selected inputs have no elements"));
+        return Err(Error::op(
+            "jacfwd",
+            "jacfwd: the selected inputs have no elements",
+        ));
     }
     let batched = vmap_with(&push, VmapOpts::new().randomness(opts.randomness))(bases);
-    let TreeDef::Tuple(parts) = &batched.def else { unreachable!("a pair") };
+    let TreeDef::Tuple(parts) = &batched.def else {
+        unreachable!("a pair")
+    };
     let (out_def, aux_def) = split_aux("jacfwd", &parts[0], opts.has_aux)?;
     let n_out = out_def.num_leaves();
     let n_all = parts[0].num_leaves();
@@ -255,11 +339,17 @@ fn jacfwd_call<A: Tree + Clone, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &Ja
     }
     let jac_def = nest(&out_def, &grad_def);
     match aux_def {
-        None => Ok(DynTree { def: jac_def, leaves: out_leaves }),
+        None => Ok(DynTree {
+            def: jac_def,
+            leaves: out_leaves,
+        }),
         Some(aux_def) => {
             // aux comes out of the vmap with a leading basis dim: torch returns aux[0].
             out_leaves.extend(values[n_out..].iter().map(|a| a.select(0, 0)));
-            Ok(DynTree { def: TreeDef::Tuple(vec![jac_def, aux_def]), leaves: out_leaves })
+            Ok(DynTree {
+                def: TreeDef::Tuple(vec![jac_def, aux_def]),
+                leaves: out_leaves,
+            })
         }
     }
 }
@@ -285,7 +375,10 @@ pub fn jacrev<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(f: F) -> impl Fn(A) -> R
 }
 
 /// torch.func.jacrev with `argnums`, `has_aux` and `chunk_size`.
-pub fn jacrev_with<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(f: F, opts: JacOpts) -> impl Fn(A) -> R {
+pub fn jacrev_with<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(
+    f: F,
+    opts: JacOpts,
+) -> impl Fn(A) -> R {
     move |args: A| finish(jacrev_call(&f, args, &opts))
 }
 
@@ -304,7 +397,10 @@ pub fn jacfwd<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(f: F) -> impl Fn
 }
 
 /// torch.func.jacfwd with `argnums`, `has_aux` and `randomness`.
-pub fn jacfwd_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(f: F, opts: JacOpts) -> impl Fn(A) -> R {
+pub fn jacfwd_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
+    f: F,
+    opts: JacOpts,
+) -> impl Fn(A) -> R {
     move |args: A| finish(jacfwd_call(&f, args, &opts))
 }
 
@@ -322,7 +418,10 @@ pub fn hessian<A: Tree + Clone, R: Tree, F: Fn(A) -> Tensor>(f: F) -> impl Fn(A)
 }
 
 /// torch.func.hessian with `argnums`.
-pub fn hessian_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(f: F, argnums: impl Into<Argnums>) -> impl Fn(A) -> R {
+pub fn hessian_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
+    f: F,
+    argnums: impl Into<Argnums>,
+) -> impl Fn(A) -> R {
     let argnums = argnums.into();
     let inner_opts = JacOpts::new().argnums(argnums.clone());
     let inner = jacrev_with::<A, O, DynTree, F>(f, inner_opts);

@@ -32,11 +32,13 @@ impl Payload for JvpPayload {
 struct JvpInterpreter;
 
 impl Interpreter for JvpInterpreter {
-    fn name(&self) -> &'static str {
-        "jvp"
-    }
-
-    fn process(&self, level: usize, id: u64, prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Tensor {
+    fn process(
+        &self,
+        level: usize,
+        id: u64,
+        prim: &dyn DynPrimitive,
+        inputs: &[&Tensor],
+    ) -> Tensor {
         let mut primals = Vec::with_capacity(inputs.len());
         let mut tangents = Vec::with_capacity(inputs.len());
         for x in inputs {
@@ -56,7 +58,16 @@ impl Interpreter for JvpInterpreter {
         match prim.jvp(&primals, &out, &tangents) {
             Some(t) => {
                 let (shape, dtype) = (out.shape().to_vec(), out.dtype());
-                Tensor::tracer(level, id, &shape, dtype, JvpPayload { primal: out, tangent: t })
+                Tensor::tracer(
+                    level,
+                    id,
+                    &shape,
+                    dtype,
+                    JvpPayload {
+                        primal: out,
+                        tangent: t,
+                    },
+                )
             }
             None => out,
         }
@@ -78,7 +89,16 @@ pub(crate) fn push_forward<A: Tree, O: Tree>(
         .iter()
         .zip(tangents)
         .map(|(x, t)| match t {
-            Some(t) => Tensor::tracer(level, id, x.shape(), x.dtype(), JvpPayload { primal: x.clone(), tangent: t.clone() }),
+            Some(t) => Tensor::tracer(
+                level,
+                id,
+                x.shape(),
+                x.dtype(),
+                JvpPayload {
+                    primal: x.clone(),
+                    tangent: t.clone(),
+                },
+            ),
             None => x.clone(),
         })
         .collect();
@@ -104,7 +124,13 @@ pub(crate) fn push_forward<A: Tree, O: Tree>(
 }
 
 /// Check that tangents match primals in structure, shape and dtype.
-fn check_tangents(transform: &str, primals: &[Tensor], pdef: &TreeDef, tangents: &[Tensor], tdef: &TreeDef) -> Result<()> {
+fn check_tangents(
+    transform: &str,
+    primals: &[Tensor],
+    pdef: &TreeDef,
+    tangents: &[Tensor],
+    tdef: &TreeDef,
+) -> Result<()> {
     if !pdef.same_structure(tdef) {
         return Err(Error::op(
             "jvp",
@@ -116,7 +142,10 @@ fn check_tangents(transform: &str, primals: &[Tensor], pdef: &TreeDef, tangents:
         ));
     }
     if primals.is_empty() {
-        return Err(Error::op("jvp", format!("{transform}: Expected primals to contain at least one Tensor")));
+        return Err(Error::op(
+            "jvp",
+            format!("{transform}: Expected primals to contain at least one Tensor"),
+        ));
     }
     for (i, (p, t)) in primals.iter().zip(tangents).enumerate() {
         if p.shape() != t.shape() {
@@ -160,7 +189,13 @@ fn jvp_core<A: Tree, O: Tree>(
 ) -> Result<(Vec<Tensor>, Vec<Tensor>, TreeDef)> {
     let (p_leaves, p_def) = primals.flatten();
     let (t_leaves, t_def) = tangents.flatten();
-    check_tangents("jvp(f, primals, tangents)", &p_leaves, &p_def, &t_leaves, &t_def)?;
+    check_tangents(
+        "jvp(f, primals, tangents)",
+        &p_leaves,
+        &p_def,
+        &t_leaves,
+        &t_def,
+    )?;
     let t_opts: Vec<Option<Tensor>> = t_leaves.into_iter().map(Some).collect();
     let (values, out_tangents, out_def) = push_forward("jvp", f, &primals, &t_opts)?;
     let mut tangents_out = Vec::with_capacity(values.len());
@@ -197,23 +232,42 @@ pub fn jvp<A: Tree, O: Tree>(f: impl FnOnce(A) -> O, primals: A, tangents: A) ->
 
 /// torch.func.jvp with `strict`.
 #[track_caller]
-pub fn jvp_with<A: Tree, O: Tree>(f: impl FnOnce(A) -> O, primals: A, tangents: A, opts: JvpOpts) -> (O, O) {
+pub fn jvp_with<A: Tree, O: Tree>(
+    f: impl FnOnce(A) -> O,
+    primals: A,
+    tangents: A,
+    opts: JvpOpts,
+) -> (O, O) {
     try_jvp_with(f, primals, tangents, opts).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Like [`jvp_with`], returning an error instead of panicking.
-pub fn try_jvp_with<A: Tree, O: Tree>(f: impl FnOnce(A) -> O, primals: A, tangents: A, opts: JvpOpts) -> Result<(O, O)> {
+pub fn try_jvp_with<A: Tree, O: Tree>(
+    f: impl FnOnce(A) -> O,
+    primals: A,
+    tangents: A,
+    opts: JvpOpts,
+) -> Result<(O, O)> {
     let (values, tangents_out, def) = jvp_core(f, primals, tangents, opts.strict)?;
-    Ok((O::unflatten(&def, values)?, O::unflatten(&def, tangents_out)?))
+    Ok((
+        O::unflatten(&def, values)?,
+        O::unflatten(&def, tangents_out)?,
+    ))
 }
 
 /// torch.func.jvp with `has_aux=True`: `f` returns `(output, aux)`; the result is
 /// `(output, jvp_out, aux)`.
 #[track_caller]
-pub fn jvp_with_aux<A: Tree, O: Tree, X: Tree>(f: impl FnOnce(A) -> (O, X), primals: A, tangents: A) -> (O, O, X) {
+pub fn jvp_with_aux<A: Tree, O: Tree, X: Tree>(
+    f: impl FnOnce(A) -> (O, X),
+    primals: A,
+    tangents: A,
+) -> (O, O, X) {
     let run = || -> Result<(O, O, X)> {
         let (values, tangents_out, def) = jvp_core(f, primals, tangents, false)?;
-        let TreeDef::Tuple(parts) = &def else { unreachable!("a pair") };
+        let TreeDef::Tuple(parts) = &def else {
+            unreachable!("a pair")
+        };
         let n = parts[0].num_leaves();
         Ok((
             O::unflatten(&parts[0], values[..n].to_vec())?,
@@ -239,7 +293,10 @@ pub fn jvp_with_aux<A: Tree, O: Tree, X: Tree>(f: impl FnOnce(A) -> (O, X), prim
 /// # let _ = y;
 /// ```
 #[track_caller]
-pub fn linearize<A: Tree + Clone, O: Tree, F: Fn(A) -> O + Clone>(f: F, primals: A) -> (O, impl Fn(A) -> O) {
+pub fn linearize<A: Tree + Clone, O: Tree, F: Fn(A) -> O + Clone>(
+    f: F,
+    primals: A,
+) -> (O, impl Fn(A) -> O) {
     let (leaves, _) = primals.flatten();
     let out = f(primals.clone());
     let jvp_fn = move |tangents: A| {

@@ -34,7 +34,10 @@ impl Argnums {
             Argnums::Many(v) => (v.clone(), true),
         };
         if raw.is_empty() {
-            return Err(Error::op("argnums", format!("{transform}: argnums must be non-empty")));
+            return Err(Error::op(
+                "argnums",
+                format!("{transform}: argnums must be non-empty"),
+            ));
         }
         let n = num_args as isize;
         let mut out = Vec::with_capacity(raw.len());

@@ -60,11 +60,13 @@ impl Payload for VjpPayload {
 struct VjpInterpreter;
 
 impl Interpreter for VjpInterpreter {
-    fn name(&self) -> &'static str {
-        "vjp"
-    }
-
-    fn process(&self, level: usize, id: u64, prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Tensor {
+    fn process(
+        &self,
+        level: usize,
+        id: u64,
+        prim: &dyn DynPrimitive,
+        inputs: &[&Tensor],
+    ) -> Tensor {
         let mut primals = Vec::with_capacity(inputs.len());
         let mut parents = Vec::with_capacity(inputs.len());
         for x in inputs {
@@ -88,11 +90,24 @@ impl Interpreter for VjpInterpreter {
         let residuals = Residuals::capture(prim.saves(), &primals, &out);
         let node = Node {
             id: next_node_id(),
-            op: Some(NodeOp { prim: prim.to_arc(), parents, residuals }),
+            op: Some(NodeOp {
+                prim: prim.to_arc(),
+                parents,
+                residuals,
+            }),
             leaf: 0,
         };
         let (shape, dtype) = (out.shape().to_vec(), out.dtype());
-        Tensor::tracer(level, id, &shape, dtype, VjpPayload { primal: out, node: Arc::new(node) })
+        Tensor::tracer(
+            level,
+            id,
+            &shape,
+            dtype,
+            VjpPayload {
+                primal: out,
+                node: Arc::new(node),
+            },
+        )
     }
 }
 
@@ -141,7 +156,9 @@ fn backward(roots: &[(Arc<Node>, Tensor)], num_leaves: usize) -> Vec<Option<Tens
     }
     let mut leaves: Vec<Option<Tensor>> = vec![None; num_leaves];
     for node in order.iter().rev() {
-        let Some(ct) = cts.remove(&node.id) else { continue };
+        let Some(ct) = cts.remove(&node.id) else {
+            continue;
+        };
         match &node.op {
             None => leaves[node.leaf] = Some(ct),
             Some(op) => {
@@ -220,9 +237,22 @@ pub(crate) fn trace<A: Tree, O: Tree>(
             if !differentiate[i] {
                 return x.clone();
             }
-            let node = Node { id: next_node_id(), op: None, leaf: inputs.len() };
+            let node = Node {
+                id: next_node_id(),
+                op: None,
+                leaf: inputs.len(),
+            };
             inputs.push(x.clone());
-            Tensor::tracer(level, id, x.shape(), x.dtype(), VjpPayload { primal: x.clone(), node: Arc::new(node) })
+            Tensor::tracer(
+                level,
+                id,
+                x.shape(),
+                x.dtype(),
+                VjpPayload {
+                    primal: x.clone(),
+                    node: Arc::new(node),
+                },
+            )
         })
         .collect();
     let out = f(A::unflatten(&def, wrapped)?);
@@ -242,10 +272,23 @@ pub(crate) fn trace<A: Tree, O: Tree>(
         }
     }
     drop(guard);
-    Ok((Traced { outputs, out_def, roots, inputs }, out))
+    Ok((
+        Traced {
+            outputs,
+            out_def,
+            roots,
+            inputs,
+        },
+        out,
+    ))
 }
 
-fn check_cotangents(transform: &str, traced: &Traced, ct_def: &TreeDef, cts: &[Tensor]) -> Result<()> {
+fn check_cotangents(
+    transform: &str,
+    traced: &Traced,
+    ct_def: &TreeDef,
+    cts: &[Tensor],
+) -> Result<()> {
     if !ct_def.same_structure(&traced.out_def) {
         return Err(Error::op(
             "vjp",
@@ -273,19 +316,30 @@ fn check_cotangents(transform: &str, traced: &Traced, ct_def: &TreeDef, cts: &[T
 }
 
 fn check_outputs(traced: &Traced) -> Result<()> {
-    if traced.outputs.is_empty() {
-        return Err(Error::op("vjp", "vjp(f, *primals): Expected f to be a function that has non-empty output"));
-    }
-    if traced.out_def.num_leaves() == 0 || contains_static(&traced.out_def) {
+    let empty = matches!(&traced.out_def, TreeDef::Static(crate::tree::Static::Unit))
+        || matches!(&traced.out_def, TreeDef::Tuple(c) | TreeDef::List(c) if c.is_empty());
+    if empty {
         return Err(Error::op(
             "vjp",
-            format!("vjp(f, *primals): expected f(*primals) to return only tensors, got structure {}", traced.out_def),
+            "vjp(f, *primals): Expected f to be a function that has non-empty output",
+        ));
+    }
+    if contains_static(&traced.out_def) {
+        return Err(Error::op(
+            "vjp",
+            format!(
+                "vjp(f, *primals): expected f(*primals) to return only tensors, got structure {}",
+                traced.out_def
+            ),
         ));
     }
     if let Some(y) = traced.outputs.iter().find(|y| !y.dtype().is_float()) {
         return Err(Error::op(
             "vjp",
-            format!("vjp(f, *primals): All outputs of f must be floating-point or complex Tensors, got Tensor with dtype {}", y.dtype()),
+            format!(
+                "vjp(f, *primals): All outputs of f must be floating-point or complex Tensors, got Tensor with dtype {}",
+                y.dtype()
+            ),
         ));
     }
     Ok(())
@@ -305,7 +359,11 @@ pub struct VjpFn<A> {
 
 impl<A> Clone for VjpFn<A> {
     fn clone(&self) -> Self {
-        VjpFn { traced: self.traced.clone(), in_def: self.in_def.clone(), _marker: std::marker::PhantomData }
+        VjpFn {
+            traced: self.traced.clone(),
+            in_def: self.in_def.clone(),
+            _marker: std::marker::PhantomData,
+        }
     }
 }
 
@@ -352,7 +410,14 @@ pub fn try_vjp<A: Tree, O: Tree>(f: impl FnOnce(A) -> O, primals: A) -> Result<(
     let (traced, _) = trace("vjp", f, &primals, &vec![true; leaves.len()])?;
     check_outputs(&traced)?;
     let out = O::unflatten(&traced.out_def, traced.outputs.clone())?;
-    Ok((out, VjpFn { traced: Rc::new(traced), in_def, _marker: std::marker::PhantomData }))
+    Ok((
+        out,
+        VjpFn {
+            traced: Rc::new(traced),
+            in_def,
+            _marker: std::marker::PhantomData,
+        },
+    ))
 }
 
 /// torch.func.vjp with `has_aux=True`: `f` returns `(output, aux)`; the result is
@@ -365,7 +430,9 @@ pub fn vjp_with_aux<A: Tree, O: Tree, X: Tree>(
     let (leaves, in_def) = primals.flatten();
     let result = trace("vjp", f, &primals, &vec![true; leaves.len()]).and_then(|(traced, _)| {
         // The traced output is the pair (output, aux): split its leaves.
-        let TreeDef::Tuple(parts) = &traced.out_def else { unreachable!("a pair") };
+        let TreeDef::Tuple(parts) = &traced.out_def else {
+            unreachable!("a pair")
+        };
         let n_out = parts[0].num_leaves();
         let aux = X::unflatten(&parts[1], traced.outputs[n_out..].to_vec())?;
         let out_traced = Traced {
@@ -376,7 +443,15 @@ pub fn vjp_with_aux<A: Tree, O: Tree, X: Tree>(
         };
         check_outputs(&out_traced)?;
         let out = O::unflatten(&out_traced.out_def, out_traced.outputs.clone())?;
-        Ok((out, VjpFn { traced: Rc::new(out_traced), in_def, _marker: std::marker::PhantomData }, aux))
+        Ok((
+            out,
+            VjpFn {
+                traced: Rc::new(out_traced),
+                in_def,
+                _marker: std::marker::PhantomData,
+            },
+            aux,
+        ))
     });
     result.unwrap_or_else(|e| panic!("{e}"))
 }
@@ -394,7 +469,11 @@ pub(crate) fn select_argnums(
         mask.extend(std::iter::repeat_n(indices.contains(&i), p.num_leaves()));
     }
     let selected: Vec<TreeDef> = indices.iter().map(|&i| positional[i].clone()).collect();
-    let grad_def = if is_tuple { TreeDef::Tuple(selected) } else { selected[0].clone() };
+    let grad_def = if is_tuple {
+        TreeDef::Tuple(selected)
+    } else {
+        selected[0].clone()
+    };
     Ok((mask, grad_def))
 }
 
@@ -416,5 +495,8 @@ pub(crate) fn order_by_argnums(
     for &i in &sorted {
         per_arg.insert(i, it.by_ref().take(positional[i].num_leaves()).collect());
     }
-    Ok(indices.iter().flat_map(|i| per_arg.remove(i).unwrap_or_default()).collect())
+    Ok(indices
+        .iter()
+        .flat_map(|i| per_arg.remove(i).unwrap_or_default())
+        .collect())
 }

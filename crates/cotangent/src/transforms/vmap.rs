@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::primitives::DynPrimitive;
 use crate::primitives::frontend::try_normalize_dim;
 use crate::trace::frame::{Interpreter, push_frame};
-use crate::trace::{Payload, Tensor, bind_dyn};
+use crate::trace::{Payload, Tensor};
 use crate::tree::{Tree, TreeDef};
 
 /// torch's `randomness` flag of `vmap` (and `jacfwd`).
@@ -41,7 +41,9 @@ impl std::str::FromStr for Randomness {
             "different" => Ok(Randomness::Different),
             other => Err(Error::op(
                 "vmap",
-                format!("Only allowed values for randomness are 'error', 'different', or 'same'. Got {other}"),
+                format!(
+                    "Only allowed values for randomness are 'error', 'different', or 'same'. Got {other}"
+                ),
             )),
         }
     }
@@ -108,11 +110,13 @@ fn box_batched(level: usize, id: u64, value: Tensor, axis: Option<usize>) -> Ten
 }
 
 impl Interpreter for VmapInterpreter {
-    fn name(&self) -> &'static str {
-        "vmap"
-    }
-
-    fn process(&self, level: usize, id: u64, prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Tensor {
+    fn process(
+        &self,
+        level: usize,
+        id: u64,
+        prim: &dyn DynPrimitive,
+        inputs: &[&Tensor],
+    ) -> Tensor {
         let mut values = Vec::with_capacity(inputs.len());
         let mut axes = Vec::with_capacity(inputs.len());
         for x in inputs {
@@ -145,7 +149,8 @@ impl Interpreter for VmapInterpreter {
             ),
             Randomness::Same => None,
             Randomness::Different => {
-                let _guard = RandomnessGuard(CURRENT_RANDOMNESS.with(|c| c.replace(self.randomness)));
+                let _guard =
+                    RandomnessGuard(CURRENT_RANDOMNESS.with(|c| c.replace(self.randomness)));
                 let (out, axis) = prim.vmap(&[], &[], self.size);
                 Some(box_batched(level, id, out, axis))
             }
@@ -227,7 +232,11 @@ impl std::fmt::Display for Dims {
             Dims::Dim(None) => f.write_str("None"),
             Dims::Tuple(c) | Dims::List(c) => {
                 let inner: Vec<String> = c.iter().map(|d| d.to_string()).collect();
-                if matches!(self, Dims::Tuple(_)) { write!(f, "({})", inner.join(", ")) } else { write!(f, "[{}]", inner.join(", ")) }
+                if matches!(self, Dims::Tuple(_)) {
+                    write!(f, "({})", inner.join(", "))
+                } else {
+                    write!(f, "[{}]", inner.join(", "))
+                }
             }
             Dims::Map(c) => {
                 let inner: Vec<String> = c.iter().map(|(k, d)| format!("{k:?}: {d}")).collect();
@@ -239,17 +248,29 @@ impl std::fmt::Display for Dims {
 
 /// Spread a prefix tree of dims over a structure: one entry per node that is a tensor or
 /// static leaf, in flatten order. `Err(())` if the prefix does not fit.
-fn broadcast_dims(dims: &Dims, def: &TreeDef, out: &mut Vec<(Option<isize>, bool)>) -> std::result::Result<(), ()> {
+fn broadcast_dims(
+    dims: &Dims,
+    def: &TreeDef,
+    out: &mut Vec<(Option<isize>, bool)>,
+) -> std::result::Result<(), ()> {
     match (dims, def) {
         (Dims::Dim(d), def) => {
             leaves_with(def, *d, out);
             Ok(())
         }
-        (Dims::Tuple(c), TreeDef::Tuple(k)) | (Dims::List(c), TreeDef::List(k)) if c.len() == k.len() => {
-            c.iter().zip(k).try_for_each(|(d, k)| broadcast_dims(d, k, out))
+        (Dims::Tuple(c), TreeDef::Tuple(k)) | (Dims::List(c), TreeDef::List(k))
+            if c.len() == k.len() =>
+        {
+            c.iter()
+                .zip(k)
+                .try_for_each(|(d, k)| broadcast_dims(d, k, out))
         }
-        (Dims::Map(c), TreeDef::Map(k)) if c.len() == k.len() && c.iter().zip(k).all(|(a, b)| a.0 == b.0) => {
-            c.iter().zip(k).try_for_each(|((_, d), (_, k))| broadcast_dims(d, k, out))
+        (Dims::Map(c), TreeDef::Map(k))
+            if c.len() == k.len() && c.iter().zip(k).all(|(a, b)| a.0 == b.0) =>
+        {
+            c.iter()
+                .zip(k)
+                .try_for_each(|((_, d), (_, k))| broadcast_dims(d, k, out))
         }
         _ => Err(()),
     }
@@ -260,7 +281,10 @@ fn leaves_with(def: &TreeDef, dim: Option<isize>, out: &mut Vec<(Option<isize>, 
     match def {
         TreeDef::Leaf => out.push((dim, true)),
         TreeDef::Static(_) => out.push((dim, false)),
-        other => other.children().into_iter().for_each(|c| leaves_with(c, dim, out)),
+        other => other
+            .children()
+            .into_iter()
+            .for_each(|c| leaves_with(c, dim, out)),
     }
 }
 
@@ -269,7 +293,10 @@ fn static_leaves(def: &TreeDef, out: &mut Vec<String>) {
     match def {
         TreeDef::Static(_) => out.push(def.to_string()),
         TreeDef::Leaf => {}
-        other => other.children().into_iter().for_each(|c| static_leaves(c, out)),
+        other => other
+            .children()
+            .into_iter()
+            .for_each(|c| static_leaves(c, out)),
     }
 }
 
@@ -288,7 +315,12 @@ pub struct VmapOpts {
 
 impl Default for VmapOpts {
     fn default() -> Self {
-        VmapOpts { in_dims: Dims::Dim(Some(0)), out_dims: Dims::Dim(Some(0)), randomness: Randomness::Error, chunk_size: None }
+        VmapOpts {
+            in_dims: Dims::Dim(Some(0)),
+            out_dims: Dims::Dim(Some(0)),
+            randomness: Randomness::Error,
+            chunk_size: None,
+        }
     }
 }
 
@@ -320,7 +352,11 @@ impl VmapOpts {
 }
 
 /// The batched arguments: per-leaf normalised in-dim and the batch size.
-fn plan_inputs(leaves: &[Tensor], def: &TreeDef, in_dims: &Dims) -> Result<(Vec<Option<usize>>, usize)> {
+fn plan_inputs(
+    leaves: &[Tensor],
+    def: &TreeDef,
+    in_dims: &Dims,
+) -> Result<(Vec<Option<usize>>, usize)> {
     if def.positional().is_empty() || matches!(def, TreeDef::Static(crate::tree::Static::Unit)) {
         return Err(Error::op(
             "vmap",
@@ -379,7 +415,11 @@ fn plan_inputs(leaves: &[Tensor], def: &TreeDef, in_dims: &Dims) -> Result<(Vec<
             }
         });
     }
-    let sizes: Vec<usize> = leaves.iter().zip(&dims).filter_map(|(x, d)| d.map(|d| x.shape()[d])).collect();
+    let sizes: Vec<usize> = leaves
+        .iter()
+        .zip(&dims)
+        .filter_map(|(x, d)| d.map(|d| x.shape()[d]))
+        .collect();
     let Some(&size) = sizes.first() else {
         return Err(Error::op(
             "vmap",
@@ -409,10 +449,18 @@ fn vmap_once<A: Tree, O: Tree>(
     size: usize,
     opts: &VmapOpts,
 ) -> Result<(Vec<Tensor>, TreeDef)> {
-    let guard = push_frame(|_| Rc::new(VmapInterpreter { size, randomness: opts.randomness }));
+    let guard = push_frame(|_| {
+        Rc::new(VmapInterpreter {
+            size,
+            randomness: opts.randomness,
+        })
+    });
     let (level, id) = (guard.level(), guard.id());
-    let wrapped: Vec<Tensor> =
-        leaves.iter().zip(dims).map(|(x, d)| box_batched(level, id, x.clone(), *d)).collect();
+    let wrapped: Vec<Tensor> = leaves
+        .iter()
+        .zip(dims)
+        .map(|(x, d)| box_batched(level, id, x.clone(), *d))
+        .collect();
     let out = f(A::unflatten(def, wrapped)?);
     let (out_leaves, out_def) = out.flatten();
     // Unbox while the frame is live, then pop it before moving axes (plain ops below).
@@ -425,7 +473,12 @@ fn vmap_once<A: Tree, O: Tree>(
         .collect();
     drop(guard);
     let mut per_node = Vec::new();
-    if broadcast_dims(&opts.out_dims, &out_def, &mut per_node).is_err() {
+    // `out_dims=(1,)` for a single tensor output is accepted, as in torch.
+    let out_dims = match (&opts.out_dims, &out_def) {
+        (Dims::Tuple(c), TreeDef::Leaf) if c.len() == 1 => c[0].clone(),
+        (d, _) => d.clone(),
+    };
+    if broadcast_dims(&out_dims, &out_def, &mut per_node).is_err() {
         return Err(Error::op(
             "vmap",
             format!(
@@ -486,7 +539,10 @@ fn vmap_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &VmapOpts) ->
     let (leaves, def) = args.flatten();
     let (dims, size) = plan_inputs(&leaves, &def, &opts.in_dims)?;
     match opts.chunk_size {
-        Some(0) => Err(Error::op("vmap", "vmap: chunk_size should be None or greater than 0.")),
+        Some(0) => Err(Error::op(
+            "vmap",
+            "vmap: chunk_size should be None or greater than 0.",
+        )),
         Some(k) if k < size => {
             // Chunks along the batch, one vmap each, then concatenated on the out-dims.
             let state = crate::primitives::random::get_rng_state();
@@ -503,7 +559,7 @@ fn vmap_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &VmapOpts) ->
                     })
                     .collect();
                 if opts.randomness == Randomness::Same {
-                    crate::primitives::random::set_rng_state(state.clone());
+                    crate::primitives::random::set_rng_state(state);
                 }
                 let (outs, od) = vmap_once(f, &def, &part, &dims, len, opts)?;
                 chunks.push(outs);
@@ -512,8 +568,11 @@ fn vmap_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &VmapOpts) ->
             let out_def = out_def.expect("at least one chunk");
             let mut per_node = Vec::new();
             let _ = broadcast_dims(&opts.out_dims, &out_def, &mut per_node);
-            let tensor_dims: Vec<Option<isize>> =
-                per_node.into_iter().filter(|(_, t)| *t).map(|(d, _)| d).collect();
+            let tensor_dims: Vec<Option<isize>> = per_node
+                .into_iter()
+                .filter(|(_, t)| *t)
+                .map(|(d, _)| d)
+                .collect();
             let outputs = (0..chunks[0].len())
                 .map(|i| {
                     let parts: Vec<Tensor> = chunks.iter().map(|c| c[i].clone()).collect();

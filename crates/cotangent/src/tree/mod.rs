@@ -95,12 +95,16 @@ impl TreeDef {
             },
             (TreeDef::Map(a), TreeDef::Map(b)) => {
                 a.len() == b.len()
-                    && a.iter().zip(b).all(|((k, x), (l, y))| k == l && x.same_structure(y))
+                    && a.iter()
+                        .zip(b)
+                        .all(|((k, x), (l, y))| k == l && x.same_structure(y))
             }
             (TreeDef::Struct(n, a), TreeDef::Struct(m, b)) => {
                 n == m
                     && a.len() == b.len()
-                    && a.iter().zip(b).all(|((k, x), (l, y))| k == l && x.same_structure(y))
+                    && a.iter()
+                        .zip(b)
+                        .all(|((k, x), (l, y))| k == l && x.same_structure(y))
             }
             _ => false,
         }
@@ -109,7 +113,12 @@ impl TreeDef {
 
 impl fmt::Display for TreeDef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fn list(f: &mut fmt::Formatter<'_>, items: &[TreeDef], open: &str, close: &str) -> fmt::Result {
+        fn list(
+            f: &mut fmt::Formatter<'_>,
+            items: &[TreeDef],
+            open: &str,
+            close: &str,
+        ) -> fmt::Result {
             f.write_str(open)?;
             for (i, c) in items.iter().enumerate() {
                 if i > 0 {
@@ -184,14 +193,23 @@ pub trait Tree: Sized {
     fn unflatten(def: &TreeDef, leaves: Vec<Tensor>) -> Result<Self> {
         let n = leaves.len();
         if n != def.num_leaves() {
-            return Err(structure_error(&format!("{n} tensors for a structure with {} leaves", def.num_leaves()), def));
+            return Err(structure_error(
+                &format!(
+                    "{n} tensors for a structure with {} leaves",
+                    def.num_leaves()
+                ),
+                def,
+            ));
         }
         Self::unflatten_from(def, &mut leaves.into_iter())
     }
 }
 
 fn structure_error(what: &str, def: &TreeDef) -> Error {
-    Error::op("pytree", format!("cannot rebuild {what}: the structure is {def}"))
+    Error::op(
+        "pytree",
+        format!("cannot rebuild {what}: the structure is {def}"),
+    )
 }
 
 fn mismatch<T>(expected: &str, def: &TreeDef) -> Result<T> {
@@ -304,8 +322,13 @@ impl<T: Tree, const N: usize> Tree for [T; N] {
     fn unflatten_from(def: &TreeDef, leaves: &mut dyn Iterator<Item = Tensor>) -> Result<Self> {
         match def {
             TreeDef::List(c) if c.len() == N => {
-                let items: Vec<T> = c.iter().map(|d| T::unflatten_from(d, leaves)).collect::<Result<_>>()?;
-                Ok(items.try_into().unwrap_or_else(|_| unreachable!("length checked")))
+                let items: Vec<T> = c
+                    .iter()
+                    .map(|d| T::unflatten_from(d, leaves))
+                    .collect::<Result<_>>()?;
+                Ok(items
+                    .try_into()
+                    .unwrap_or_else(|_| unreachable!("length checked")))
             }
             _ => mismatch(&format!("an array of {N}"), def),
         }
@@ -329,11 +352,18 @@ impl<T: Tree> Tree for Option<T> {
 impl<T: Tree> Tree for BTreeMap<String, T> {
     type First = Self;
     fn flatten_into(&self, leaves: &mut Vec<Tensor>) -> TreeDef {
-        TreeDef::Map(self.iter().map(|(k, v)| (k.clone(), v.flatten_into(leaves))).collect())
+        TreeDef::Map(
+            self.iter()
+                .map(|(k, v)| (k.clone(), v.flatten_into(leaves)))
+                .collect(),
+        )
     }
     fn unflatten_from(def: &TreeDef, leaves: &mut dyn Iterator<Item = Tensor>) -> Result<Self> {
         match def {
-            TreeDef::Map(c) => c.iter().map(|(k, d)| Ok((k.clone(), T::unflatten_from(d, leaves)?))).collect(),
+            TreeDef::Map(c) => c
+                .iter()
+                .map(|(k, d)| Ok((k.clone(), T::unflatten_from(d, leaves)?)))
+                .collect(),
             _ => mismatch("a BTreeMap", def),
         }
     }
@@ -349,7 +379,9 @@ pub fn unflatten_field<T: Tree>(
     leaves: &mut dyn Iterator<Item = Tensor>,
 ) -> Result<T> {
     match def {
-        TreeDef::Struct(s, fields) if *s == strukt && fields.get(index).is_some_and(|f| f.0 == name) => {
+        TreeDef::Struct(s, fields)
+            if *s == strukt && fields.get(index).is_some_and(|f| f.0 == name) =>
+        {
             T::unflatten_from(&fields[index].1, leaves)
         }
         _ => mismatch(strukt, def),
@@ -381,6 +413,9 @@ impl Tree for DynTree {
         self.def.clone()
     }
     fn unflatten_from(def: &TreeDef, leaves: &mut dyn Iterator<Item = Tensor>) -> Result<Self> {
-        Ok(DynTree { def: def.clone(), leaves: leaves.take(def.num_leaves()).collect() })
+        Ok(DynTree {
+            def: def.clone(),
+            leaves: leaves.take(def.num_leaves()).collect(),
+        })
     }
 }
