@@ -303,7 +303,7 @@ fn fd_check(
     rng: &mut TestRng,
 ) -> Result<(), Failed> {
     let ts: Vec<Tensor> = xs.iter().map(|x| random_like(rng, x)).collect();
-    let (_, ad) = jvp(f.clone(), xs.to_vec(), ts.clone());
+    let (_, ad) = jvp(f, xs.to_vec(), ts.clone());
     let fd = finite_difference(f, xs, &ts);
     check_close(label, &ad, &fd, 1e-5, 1e-6)
 }
@@ -315,9 +315,9 @@ fn adjoint_check(
     rng: &mut TestRng,
 ) -> Result<(), Failed> {
     let ts: Vec<Tensor> = xs.iter().map(|x| random_like(rng, x)).collect();
-    let (y, y_dot) = jvp(f.clone(), xs.to_vec(), ts.clone());
+    let (y, y_dot) = jvp(f, xs.to_vec(), ts.clone());
     let c = random_like(rng, &y);
-    let (_, pullback) = vjp(f.clone(), xs.to_vec());
+    let (_, pullback) = vjp(f, xs.to_vec());
     let x_bar: Vec<Tensor> = pullback.call(c.clone());
     let (lhs, rhs) = (inner(&[y_dot], &[c]), inner(&ts, &x_bar));
     if (lhs - rhs).abs() > 1e-9 * (1.0 + lhs.abs()) {
