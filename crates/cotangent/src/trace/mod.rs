@@ -2,7 +2,7 @@
 //! through.
 //!
 //! A `Tensor` is either a concrete [`Array`] or a *tracer*: a value owned by one live
-//! transform frame (see [`frame`] and Note [Levels and perturbation confusion]). Each
+//! transform frame (see `frame.rs` and Note [Levels and perturbation confusion]). Each
 //! transform defines what its tracers carry (a primal and a tangent for `jvp`, a primal and
 //! a graph node for `vjp`, a batched value and its batch axis for `vmap`); this module only
 //! knows their logical shape and dtype.

@@ -1,7 +1,7 @@
 //! Reverse mode: `vjp`, and the graph its backward pass walks.
 //!
 //! While `f` runs under a vjp frame, every primitive applied to one of the frame's tracers
-//! records a [`Node`]: the primitive, the nodes of its traced inputs, and the residuals its
+//! records a `Node`: the primitive, the nodes of its traced inputs, and the residuals its
 //! `vjp` rule declared (`Save`). The tracers carry their node, so the graph is exactly what
 //! the outputs depend on, and it lives as long as the returned `vjp_fn`.
 //!
