@@ -277,10 +277,22 @@ fn broadcast_dims(
 }
 
 /// Every leaf of `def` with `dim`; the flag says whether it is a tensor.
+///
+/// NB: static fields of `#[derive(Tree)]` structs (a model's configuration, say) are never
+/// mapped, whatever the dim; torch has no such structs, and a bare non-tensor argument or
+/// output still follows torch's rules.
 fn leaves_with(def: &TreeDef, dim: Option<isize>, out: &mut Vec<(Option<isize>, bool)>) {
     match def {
         TreeDef::Leaf => out.push((dim, true)),
         TreeDef::Static(_) => out.push((dim, false)),
+        TreeDef::Struct(_, fields) => {
+            for (_, f) in fields {
+                match f {
+                    TreeDef::Static(_) => out.push((None, false)),
+                    other => leaves_with(other, dim, out),
+                }
+            }
+        }
         other => other
             .children()
             .into_iter()

@@ -13,6 +13,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub use cotangent_derive::Tree;
+
 use crate::error::{Error, Result};
 use crate::trace::Tensor;
 
