@@ -9,6 +9,9 @@ and targets:
   sum_16M         x.sum(), 16M f32                       target: time <= 1.2 x torch's
   transpose_4096  x.t().contiguous(), 4096 x 4096 f32    target: time <= 1.5 x torch's
   add_5           a + b, 5-element f32 (eager overhead)  target: cotangent <= 0.5 us absolute
+  grad_sin_sum_5  grad(lambda x: x.sin().sum())(x),      target: cotangent <= 3 us absolute
+                  5-element f32 (reverse-mode overhead;
+                  torch side: torch.func.grad)
 
 plus the buffer-pool experiment: the cotangent side runs twice, as separate processes, with
 the pool on and with COTANGENT_POOL=0 (the variable is read once per process).
@@ -28,6 +31,10 @@ machine does not decide the result; every round's median is kept in --json-out).
 measurement the script waits (up to --quiet-wait seconds) until the CPUs are idle, since on a
 2-core machine a concurrent compiler halves one library's threads; torch's OpenMP barriers
 suffer worst (a 0.6 ms sum becomes 8 ms when a core is taken).
+
+If JAX is importable, grad_sin_sum_5 is also timed in JAX as jax.jit(jax.grad(f)) (compiled
+once, then each call dispatches the compiled function and waits for its result with
+block_until_ready); its medians are printed in a separate table, for reference only.
 
 Usage: python bench/compare_torch.py [--threads 2] [--rounds 3] [--json-out FILE] [WORKLOAD ...]
 """
@@ -54,7 +61,9 @@ BUDGET_S = 2.0
 SAMPLE_TARGET_S = 2e-3
 WARMUP_S = 0.2
 
-WORKLOADS = ["matmul_1024", "add_4M", "sum_16M", "transpose_4096", "add_5"]
+WORKLOADS = ["matmul_1024", "add_4M", "sum_16M", "transpose_4096", "add_5", "grad_sin_sum_5"]
+# Workloads also timed in JAX when it is installed.
+JAX_WORKLOADS = ["grad_sin_sum_5"]
 
 # workload -> (kind, bound, description)
 #   "speed": cotangent GFLOP/s / torch GFLOP/s must be >= bound
@@ -66,6 +75,7 @@ TARGETS = {
     "sum_16M": ("time", 1.2, "time <= 1.2x torch"),
     "transpose_4096": ("time", 1.5, "time <= 1.5x torch"),
     "add_5": ("abs", 0.5e-6, "<= 0.5 us"),
+    "grad_sin_sum_5": ("abs", 3e-6, "<= 3 us"),
 }
 
 
@@ -126,6 +136,40 @@ def torch_results(wanted: list[str]) -> dict[str, dict]:
     if "add_5" in wanted:
         a, b = values(5, 7), values(5, 8)
         record("add_5", measure(lambda: a + b), nbytes=3 * 4 * 5)
+    if "grad_sin_sum_5" in wanted:
+        x = values(5, 9)
+        g = torch.func.grad(lambda x: x.sin().sum())
+        torch.testing.assert_close(g(x), x.cos())
+        record("grad_sin_sum_5", measure(lambda: g(x)))
+    return out
+
+
+def jax_available() -> bool:
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def jax_results(wanted: list[str]) -> dict[str, dict]:
+    """The JAX_WORKLOADS among `wanted`, timed in JAX (empty if JAX is not installed)."""
+    wanted = [w for w in wanted if w in JAX_WORKLOADS]
+    if not wanted or not jax_available():
+        return {}
+    import jax
+    import jax.numpy as jnp
+
+    out = {}
+    if "grad_sin_sum_5" in wanted:
+        x = jnp.asarray(values(5, 9).numpy())
+        g = jax.jit(jax.grad(lambda x: jnp.sin(x).sum()))
+        got = g(x).block_until_ready()  # compiles
+        assert jnp.allclose(got, jnp.cos(x), rtol=1e-6, atol=1e-6)
+        stats = measure(lambda: g(x).block_until_ready())
+        stats.update(lib="jax", workload="grad_sin_sum_5", gflops=None, gbps=None, jit=True)
+        out["grad_sin_sum_5"] = stats
+        print(json.dumps(stats), flush=True)
     return out
 
 
@@ -287,10 +331,13 @@ def main() -> None:
     # the machine's load affects both libraries alike.
     exe = build_cotangent()
     print(f"# load average before: {loadavg()} (other processes on a 2-core machine skew results)", flush=True)
-    rounds: list[tuple[dict, dict, dict]] = []
+    with_jax = jax_available() and any(w in JAX_WORKLOADS for w in wanted)
+    if not with_jax and any(w in JAX_WORKLOADS for w in wanted):
+        print("# jax is not installed: skipping the JAX timings", flush=True)
+    rounds: list[tuple[dict, dict, dict, dict]] = []
     for k in range(args.rounds):
         print(f"# round {k + 1} of {args.rounds}", flush=True)
-        cot, cot_nopool, tor = {}, {}, {}
+        cot, cot_nopool, tor, jx = {}, {}, {}, {}
         for name in wanted:
             wait_quiet(args.quiet_wait)
             cot.update(cotangent_run(exe, [name], args.threads, pool=True))
@@ -299,9 +346,12 @@ def main() -> None:
                 cot_nopool.update(cotangent_run(exe, [name], args.threads, pool=False))
             wait_quiet(args.quiet_wait)
             tor.update(torch_results([name]))
-        rounds.append((cot, cot_nopool, tor))
+            if with_jax and name in JAX_WORKLOADS:
+                wait_quiet(args.quiet_wait)
+                jx.update(jax_results([name]))
+        rounds.append((cot, cot_nopool, tor, jx))
     print(f"# load average after: {loadavg()}", flush=True)
-    cot, cot_nopool, tor = (combine([r[i] for r in rounds]) for i in range(3))
+    cot, cot_nopool, tor, jx = (combine([r[i] for r in rounds]) for i in range(4))
 
     rows = [["workload", "cotangent", "torch", "ratio", "target", "result"]]
     for name in wanted:
@@ -323,6 +373,25 @@ def main() -> None:
     print()
     print(table(rows))
 
+    if jx:
+        jrow = [["workload", "cotangent", "torch.func", "jax (jit)", "cotangent / jax"]]
+        for name in wanted:
+            if name in jx:
+                c = cot.get(name, {}).get("median_s")
+                j = jx[name]["median_s"]
+                jrow.append(
+                    [
+                        name,
+                        fmt_time(c),
+                        fmt_time(tor.get(name, {}).get("median_s")),
+                        fmt_time(j),
+                        f"{c / j:.2f}x time" if c else "-",
+                    ]
+                )
+        print()
+        print("JAX, for reference (jax.jit(jax.grad(f)), block_until_ready per call):")
+        print(table(jrow))
+
     if cot_nopool:
         prow = [["workload (cotangent)", "pool on", "pool off (COTANGENT_POOL=0)", "off / on"]]
         for name in wanted:
@@ -342,7 +411,7 @@ def main() -> None:
 
     if args.json_out:
         args.json_out.write_text(
-            json.dumps({"cotangent": cot, "cotangent_pool_off": cot_nopool, "torch": tor}, indent=2)
+            json.dumps({"cotangent": cot, "cotangent_pool_off": cot_nopool, "torch": tor, "jax": jx}, indent=2)
         )
 
 

@@ -5,6 +5,10 @@
 //! matrix product (flops, reported as elements), a transposed copy (bytes moved) and the
 //! eager overhead of a tiny add. The head-to-head comparison with PyTorch lives in
 //! `side_by_side.rs` and `bench/compare_torch.py`.
+//!
+//! Group `transforms`: the fixed cost of reverse mode (`grad(|x| x.sin().sum())` on 5
+//! elements; issue 3's target is 3 us), and per-example gradients of a small tanh MLP over a
+//! batch of 64, batched with `vmap(grad(f))` against a loop of `grad(f)` over the examples.
 
 // `criterion_group!` generates an undocumented `pub fn`.
 #![allow(missing_docs)]
@@ -12,7 +16,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use cotangent::Tensor;
+use cotangent::{Tensor, UNMAPPED, VmapOpts, grad, vmap_with};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// Deterministic values in [-1, 1).
@@ -72,5 +76,48 @@ fn primitives(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, primitives);
+/// A two-layer tanh MLP's squared error on one example (`x` `[32]`, target `t` `[8]`).
+fn mlp_loss((params, x, t): (Vec<Tensor>, Tensor, Tensor)) -> Tensor {
+    let h = x.matmul(&params[0]).tanh();
+    let e = &h.matmul(&params[1]).tanh() - &t;
+    (&e * &e).sum()
+}
+
+fn transforms(c: &mut Criterion) {
+    let mut g = c.benchmark_group("transforms");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+
+    let x = tensor(&[5], 9);
+    let grad_sin_sum = grad(|x: Tensor| x.sin().sum());
+    g.throughput(Throughput::Elements(5));
+    g.bench_function("grad_sin_sum_5", |bench| {
+        bench.iter(|| black_box(grad_sin_sum(black_box(x.clone()))))
+    });
+
+    let batch = 64;
+    let params = vec![tensor(&[32, 64], 10), tensor(&[64, 8], 11)];
+    let (xs, ts) = (tensor(&[batch, 32], 12), tensor(&[batch, 8], 13));
+    let per_example = vmap_with(grad(mlp_loss), VmapOpts::new().in_dims((UNMAPPED, 0, 0)));
+    g.throughput(Throughput::Elements(batch as u64));
+    g.bench_function("vmap_grad_mlp_64", |bench| {
+        bench.iter(|| {
+            let grads: Vec<Tensor> = per_example((params.clone(), xs.clone(), ts.clone()));
+            black_box(grads)
+        })
+    });
+    let one_example = grad(mlp_loss);
+    g.bench_function("loop_grad_mlp_64", |bench| {
+        bench.iter(|| {
+            let grads: Vec<Vec<Tensor>> = (0..batch as isize)
+                .map(|i| one_example((params.clone(), xs.select(0, i), ts.select(0, i))))
+                .collect();
+            black_box(grads)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, primitives, transforms);
 criterion_main!(benches);

@@ -17,12 +17,13 @@
 //! buffer pool (read once per process); the value in force is reported as `"pool"`.
 //!
 //! Usage: `cargo bench -p cotangent --bench side_by_side [-- WORKLOAD...]`, where the
-//! optional names pick a subset (`matmul_1024 add_4M sum_16M transpose_4096 add_5`).
+//! optional names pick a subset (`matmul_1024 add_4M sum_16M transpose_4096 add_5
+//! grad_sin_sum_5`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use cotangent::Tensor;
+use cotangent::{Tensor, grad};
 
 /// Minimum number of timed samples.
 const MIN_SAMPLES: usize = 15;
@@ -193,6 +194,22 @@ fn transpose_4096(pool: bool) {
     );
 }
 
+/// `grad(|x| x.sin().sum())(x)` on a 5-element f32 vector: the fixed cost of one reverse-mode
+/// transform (trace two primitives, walk the graph back, run their vjp rules). Target: at
+/// most 3 us (issue 3).
+fn grad_sin_sum_5(pool: bool) {
+    let x = tensor(&[5], 9);
+    let g = grad(|x: Tensor| x.sin().sum());
+    let got = g(x.clone()).to_vec::<f32>();
+    for (v, dv) in x.to_vec::<f32>().iter().zip(&got) {
+        check("grad_sin_sum", *dv as f64, v.cos() as f64, 1e-6);
+    }
+    let s = measure(|| {
+        black_box(g(black_box(x.clone())));
+    });
+    report("grad_sin_sum_5", &s, None, None, pool);
+}
+
 fn main() {
     let pool = std::env::var("COTANGENT_POOL")
         .map(|v| v != "0")
@@ -217,5 +234,8 @@ fn main() {
     }
     if run("add_5") {
         add("add_5", 5, pool);
+    }
+    if run("grad_sin_sum_5") {
+        grad_sin_sum_5(pool);
     }
 }

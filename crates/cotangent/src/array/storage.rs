@@ -7,10 +7,12 @@
 //! size-bucketed pool when their last view drops, and the next kernel that needs the same
 //! bucket takes one back instead of asking the allocator. Small buffers go straight to the
 //! allocator, which already recycles them cheaply. `COTANGENT_POOL=0` disables the pool (used
-//! by the benchmark that measures whether it pays).
+//! by the benchmark that measures whether it pays); [`set_pool_enabled`] switches it at run
+//! time (used by tests that measure memory, where idle pooled buffers would count).
 
 use std::sync::Mutex;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use super::dtype::{DType, Element};
 
@@ -126,13 +128,61 @@ impl<T: Element> Pool<T> {
     }
 }
 
+/// [`POOL_STATE`] values.
+const POOL_UNSET: u8 = 0;
+const POOL_ON: u8 = 1;
+const POOL_OFF: u8 = 2;
+
+/// Whether the pool is on: unset until first read, which takes `COTANGENT_POOL` from the
+/// environment, unless [`set_pool_enabled`] chose first.
+static POOL_STATE: AtomicU8 = AtomicU8::new(POOL_UNSET);
+
 fn pool_enabled() -> bool {
-    static ENABLED: OnceLock<bool> = OnceLock::new();
-    *ENABLED.get_or_init(|| {
-        std::env::var("COTANGENT_POOL")
-            .map(|v| v != "0")
-            .unwrap_or(true)
-    })
+    match POOL_STATE.load(Ordering::Relaxed) {
+        POOL_ON => true,
+        POOL_OFF => false,
+        _ => {
+            let on = std::env::var("COTANGENT_POOL")
+                .map(|v| v != "0")
+                .unwrap_or(true);
+            let state = if on { POOL_ON } else { POOL_OFF };
+            // A concurrent `set_pool_enabled` wins over the environment.
+            match POOL_STATE.compare_exchange(
+                POOL_UNSET,
+                state,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => on,
+                Err(current) => current == POOL_ON,
+            }
+        }
+    }
+}
+
+/// Turn the buffer pool (Note [Buffer pool]) on or off for the whole process, overriding
+/// `COTANGENT_POOL`. Turning it off also frees every idle pooled buffer, so afterwards the
+/// memory the allocator reports is exactly what live arrays hold (tests that measure
+/// memory use this). Buffers already handed out are unaffected.
+pub fn set_pool_enabled(enabled: bool) {
+    POOL_STATE.store(if enabled { POOL_ON } else { POOL_OFF }, Ordering::Relaxed);
+    if !enabled {
+        drain::<bool>();
+        drain::<i64>();
+        drain::<f32>();
+        drain::<f64>();
+    }
+}
+
+/// Free every idle buffer of `T`'s pool.
+fn drain<T: StorageElement>() {
+    let idle: Vec<Vec<Vec<T>>> = {
+        let mut inner = T::pool().inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.idle_bytes = 0;
+        inner.buckets.iter_mut().map(std::mem::take).collect()
+    };
+    // Freed outside the lock.
+    drop(idle);
 }
 
 fn poolable<T>(len: usize) -> bool {

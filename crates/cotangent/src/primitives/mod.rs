@@ -16,6 +16,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use crate::array::{Array, DType, Dims};
 use crate::error::Result;
 use crate::trace::Tensor;
@@ -95,22 +97,23 @@ impl Save {
     }
 }
 
-/// The values a `vjp` rule reads, as declared by its [`Save`].
+/// The values a `vjp` rule reads, as declared by its [`Save`]. Stored inline in the graph
+/// node for up to three inputs (no allocation per recorded op).
 pub struct Residuals {
-    pub(crate) inputs: Vec<Option<Tensor>>,
+    pub(crate) inputs: SmallVec<[Option<Tensor>; 3]>,
     pub(crate) output: Option<Tensor>,
-    pub(crate) shapes: Vec<Dims>,
-    pub(crate) dtypes: Vec<DType>,
+    pub(crate) shapes: SmallVec<[Dims; 3]>,
+    pub(crate) dtypes: SmallVec<[DType; 3]>,
 }
 
 impl Residuals {
     /// Keep what `save` asks for.
-    pub(crate) fn capture(save: Save, inputs: &[Tensor], output: &Tensor) -> Residuals {
+    pub(crate) fn capture(save: Save, inputs: &[&Tensor], output: &Tensor) -> Residuals {
         Residuals {
             inputs: inputs
                 .iter()
                 .enumerate()
-                .map(|(i, x)| (save.inputs >> i.min(31) & 1 == 1).then(|| x.clone()))
+                .map(|(i, x)| (save.inputs >> i.min(31) & 1 == 1).then(|| (*x).clone()))
                 .collect(),
             output: save.output.then(|| output.clone()),
             shapes: inputs.iter().map(|x| x.shape().into()).collect(),
@@ -198,11 +201,16 @@ pub trait Primitive:
 pub trait DynPrimitive: Primitive {
     /// A shared copy for the graph.
     fn to_arc(&self) -> Arc<dyn DynPrimitive>;
+    /// An owned copy for the graph (allocates nothing for a primitive without parameters).
+    fn to_box(&self) -> Box<dyn DynPrimitive>;
 }
 
 impl<P: Primitive + Clone> DynPrimitive for P {
     fn to_arc(&self) -> Arc<dyn DynPrimitive> {
         Arc::new(self.clone())
+    }
+    fn to_box(&self) -> Box<dyn DynPrimitive> {
+        Box::new(self.clone())
     }
 }
 

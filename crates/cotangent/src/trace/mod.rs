@@ -23,6 +23,8 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use crate::array::{Array, DType, Dims};
 use crate::error::{Error, Result};
 use crate::primitives::{AvalRef, DynPrimitive, Primitive};
@@ -58,13 +60,15 @@ pub(crate) trait Payload:
     fn as_any(&self) -> &dyn Any;
 }
 
-/// A value owned by the transform frame (`level`, `frame_id`).
-pub(crate) struct Tracer {
+/// A value owned by the transform frame (`level`, `frame_id`). Built with a concrete payload
+/// type and used as `Tracer<dyn Payload>`, so a tracer is one allocation (the `Arc`), not
+/// two (an `Arc` and a boxed payload).
+pub(crate) struct Tracer<P: ?Sized = dyn Payload> {
     pub(crate) level: usize,
     pub(crate) frame_id: u64,
     pub(crate) shape: Dims,
     pub(crate) dtype: DType,
-    pub(crate) payload: Box<dyn Payload>,
+    pub(crate) payload: P,
 }
 
 impl Tensor {
@@ -83,15 +87,26 @@ impl Tensor {
         dtype: DType,
         payload: impl Payload,
     ) -> Tensor {
-        let t = Tracer {
+        Self::tracer_with_dims(level, frame_id, shape.into(), dtype, payload)
+    }
+
+    /// [`Tensor::tracer`] taking the shape by value (no copy when the caller has one).
+    pub(crate) fn tracer_with_dims(
+        level: usize,
+        frame_id: u64,
+        shape: Dims,
+        dtype: DType,
+        payload: impl Payload,
+    ) -> Tensor {
+        let t: Arc<Tracer> = Arc::new(Tracer {
             level,
             frame_id,
-            shape: shape.into(),
+            shape,
             dtype,
-            payload: Box::new(payload),
-        };
+            payload,
+        });
         Tensor {
-            repr: Repr::Tracer(Arc::new(t)),
+            repr: Repr::Tracer(t),
         }
     }
 
@@ -231,7 +246,7 @@ pub(crate) fn bind_dyn(prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Result<Te
 
 /// Run the shape rule on logical shapes, so errors under transforms read as in eager mode.
 fn check_shapes(prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Result<()> {
-    let avals: Vec<AvalRef<'_>> = inputs
+    let avals: SmallVec<[AvalRef<'_>; 4]> = inputs
         .iter()
         .map(|t| AvalRef {
             shape: t.shape(),

@@ -5,7 +5,7 @@
 //! Only the arguments in `argnums` are traced, so the others cost nothing.
 
 use super::Argnums;
-use super::vjp::{order_by_argnums, select_argnums, trace};
+use super::vjp::{order_by_argnums, select_argnums, trace_flat};
 use crate::error::{Error, Result};
 use crate::trace::Tensor;
 use crate::tree::{Tree, TreeDef};
@@ -61,9 +61,11 @@ fn grad_core<A: Tree, O: Tree>(
     args: A,
     opts: &GradOpts,
 ) -> Result<GradResult> {
-    let (_, def) = args.flatten();
+    let (leaves, def) = args.flatten();
+    drop(args);
     let (mask, grad_def) = select_argnums(transform, &def, &opts.argnums)?;
-    let (traced, _) = trace(transform, f, &args, &mask)?;
+    let (traced, _) = trace_flat(transform, f, &leaves, &def, &mask)?;
+    drop(leaves);
     let (value_def, aux_def) = match (&traced.out_def, opts.has_aux) {
         (TreeDef::Tuple(parts), true) if parts.len() == 2 => {
             (parts[0].clone(), Some(parts[1].clone()))
@@ -109,8 +111,8 @@ fn grad_core<A: Tree, O: Tree>(
     }
     let mut cts: Vec<Option<Tensor>> = vec![None; traced.outputs.len()];
     cts[0] = Some(value.ones_like());
-    let grads = order_by_argnums(&def, &opts.argnums, transform, traced.pullback(&cts))?;
     let aux = aux_def.map(|d| (traced.outputs[1..].to_vec(), d));
+    let grads = order_by_argnums(&def, &opts.argnums, transform, traced.into_pullback(&cts))?;
     Ok(GradResult {
         grads,
         grad_def,

@@ -10,6 +10,8 @@ pub mod jvp;
 pub mod vjp;
 pub mod vmap;
 
+use smallvec::SmallVec;
+
 use crate::error::{Error, Result};
 
 /// torch.func's `argnums`: which positional arguments to differentiate. An integer gives
@@ -29,9 +31,19 @@ impl Argnums {
     /// # Errors
     /// torch's messages for an empty tuple, an index out of range, or repeated indices.
     pub fn resolve(&self, transform: &str, num_args: usize) -> Result<(Vec<usize>, bool)> {
-        let (raw, is_tuple) = match self {
-            Argnums::One(i) => (vec![*i], false),
-            Argnums::Many(v) => (v.clone(), true),
+        self.resolve_small(transform, num_args)
+            .map(|(indices, is_tuple)| (indices.into_vec(), is_tuple))
+    }
+
+    /// [`Argnums::resolve`] without allocating for up to four indices (on every `grad` call).
+    pub(crate) fn resolve_small(
+        &self,
+        transform: &str,
+        num_args: usize,
+    ) -> Result<(SmallVec<[usize; 4]>, bool)> {
+        let (raw, is_tuple): (&[isize], bool) = match self {
+            Argnums::One(i) => (std::slice::from_ref(i), false),
+            Argnums::Many(v) => (v, true),
         };
         if raw.is_empty() {
             return Err(Error::op(
@@ -40,8 +52,8 @@ impl Argnums {
             ));
         }
         let n = num_args as isize;
-        let mut out = Vec::with_capacity(raw.len());
-        for &i in &raw {
+        let mut out = SmallVec::with_capacity(raw.len());
+        for &i in raw {
             if i < -n || i >= n {
                 return Err(Error::op(
                     "argnums",

@@ -5,18 +5,24 @@
 //! `vjp` rule declared (`Save`). The tracers carry their node, so the graph is exactly what
 //! the outputs depend on, and it lives as long as the returned `vjp_fn`.
 //!
-//! `vjp_fn(cotangents)` walks the graph from the outputs in reverse topological order and
-//! calls each node's `vjp` rule. The rules use public ops, so they bind under whatever
-//! frames are live *when `vjp_fn` is called*: inside `vmap` that batches the backward pass
-//! (`jacrev`), inside another `grad` it records the backward pass itself (`grad(grad(f))`).
+//! `vjp_fn(cotangents)` walks the graph from the outputs in reverse topological order (see
+//! Note [Backward order]) and calls each node's `vjp` rule. The rules use public ops, so
+//! they bind under whatever frames are live *when `vjp_fn` is called*: inside `vmap` that
+//! batches the backward pass (`jacrev`), inside another `grad` it records the backward pass
+//! itself (`grad(grad(f))`). `grad` gives the graph up to its single backward pass, which
+//! frees each node's residuals as soon as it is past the node.
 //! See Note [Symbolic zeros]: inputs that receive no cotangent get zeros only at the end.
 
 use std::collections::HashMap;
+use std::collections::btree_map::{self, BTreeMap};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use smallvec::SmallVec;
+
 use super::Argnums;
+use crate::array::Dims;
 use crate::error::{Error, Result};
 use crate::primitives::{DynPrimitive, Residuals};
 use crate::trace::frame::{Interpreter, push_frame};
@@ -25,14 +31,21 @@ use crate::tree::{Tree, TreeDef};
 
 /// One recorded primitive application, or an input leaf of the traced function.
 pub(crate) struct Node {
+    /// Unique and increasing: every node's id is larger than its parents' (see Note
+    /// [Backward order]).
     id: u64,
     op: Option<NodeOp>,
     leaf: usize,
 }
 
+/// Inputs of a primitive application (most have one to three), kept inline.
+type Small<T> = SmallVec<[T; 3]>;
+
 struct NodeOp {
-    prim: Arc<dyn DynPrimitive>,
-    parents: Vec<Option<Arc<Node>>>,
+    /// A box, not an `Arc`: boxing a primitive without parameters (`sin`, `add`) allocates
+    /// nothing.
+    prim: Box<dyn DynPrimitive>,
+    parents: Small<Option<Arc<Node>>>,
     residuals: Residuals,
 }
 
@@ -67,22 +80,23 @@ impl Interpreter for VjpInterpreter {
         prim: &dyn DynPrimitive,
         inputs: &[&Tensor],
     ) -> Tensor {
-        let mut primals = Vec::with_capacity(inputs.len());
-        let mut parents = Vec::with_capacity(inputs.len());
-        for x in inputs {
+        // The values behind this frame's tracers (borrowed: nothing is cloned unless the
+        // rule saves it) and the nodes that produced them.
+        let mut primals: Small<&Tensor> = SmallVec::with_capacity(inputs.len());
+        let mut parents: Small<Option<Arc<Node>>> = SmallVec::with_capacity(inputs.len());
+        for &x in inputs {
             match x.payload_of::<VjpPayload>(id) {
                 Some(p) => {
-                    primals.push(p.primal.clone());
+                    primals.push(&p.primal);
                     parents.push(Some(p.node.clone()));
                 }
                 None => {
-                    primals.push((*x).clone());
+                    primals.push(x);
                     parents.push(None);
                 }
             }
         }
-        let refs: Vec<&Tensor> = primals.iter().collect();
-        let out = bind_dyn(prim, &refs).unwrap_or_else(|e| panic!("{e}"));
+        let out = bind_dyn(prim, &primals).unwrap_or_else(|e| panic!("{e}"));
         // Integer and bool results carry no derivative: they leave the graph here.
         if !out.dtype().is_float() {
             return out;
@@ -91,17 +105,17 @@ impl Interpreter for VjpInterpreter {
         let node = Node {
             id: next_node_id(),
             op: Some(NodeOp {
-                prim: prim.to_arc(),
+                prim: prim.to_box(),
                 parents,
                 residuals,
             }),
             leaf: 0,
         };
-        let (shape, dtype) = (out.shape().to_vec(), out.dtype());
-        Tensor::tracer(
+        let (shape, dtype): (Dims, _) = (out.shape().into(), out.dtype());
+        Tensor::tracer_with_dims(
             level,
             id,
-            &shape,
+            shape,
             dtype,
             VjpPayload {
                 primal: out,
@@ -111,62 +125,55 @@ impl Interpreter for VjpInterpreter {
     }
 }
 
-/// Nodes reachable from `roots`, each after all the nodes that consume it (so walking the
-/// list backwards visits every node after its consumers have passed their cotangents).
-fn topological_order(roots: &[Arc<Node>]) -> Vec<Arc<Node>> {
-    let mut order = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    // Iterative post-order DFS: (node, children pushed?)
-    let mut stack: Vec<(Arc<Node>, bool)> = roots.iter().map(|r| (r.clone(), false)).collect();
-    while let Some((node, expanded)) = stack.pop() {
-        if expanded {
-            order.push(node);
-            continue;
-        }
-        if !seen.insert(node.id) {
-            continue;
-        }
-        stack.push((node.clone(), true));
-        if let Some(op) = &node.op {
-            for p in op.parents.iter().flatten() {
-                if !seen.contains(&p.id) {
-                    stack.push((p.clone(), false));
-                }
-            }
-        }
-    }
-    order
+thread_local! {
+    /// The interpreter every vjp frame uses (it has no state), shared so that pushing a
+    /// frame allocates nothing.
+    static VJP_INTERPRETER: Rc<VjpInterpreter> = Rc::new(VjpInterpreter);
 }
+
+// Note [Backward order]
+// ~~~~~~~~~~~~~~~~~~~~~~
+// A node is created after its parents (it holds them), and node ids come from one
+// increasing counter, so every node's id is larger than its parents'. Processing the nodes
+// that have a pending cotangent from the largest id down is therefore a reverse topological
+// order: when a node is taken, every consumer (larger id) has already passed its
+// contribution. The pending cotangents live in a map ordered by id, which accumulates the
+// contributions to a node as they arrive (at most one tensor per node is held) and yields
+// the next node without a separate topological sort, hashing or visited set. Only nodes
+// that receive a cotangent are ever visited.
 
 /// The backward pass: cotangents of the `num_leaves` input leaves from cotangents of the
 /// roots. `None` = no path from any root (a symbolic zero).
-fn backward(roots: &[(Arc<Node>, Tensor)], num_leaves: usize) -> Vec<Option<Tensor>> {
-    let nodes: Vec<Arc<Node>> = roots.iter().map(|(n, _)| n.clone()).collect();
-    let order = topological_order(&nodes);
-    let mut cts: HashMap<u64, Tensor> = HashMap::new();
-    let accumulate = |cts: &mut HashMap<u64, Tensor>, id: u64, g: Tensor| {
-        let total = match cts.remove(&id) {
-            Some(prev) => &prev + &g,
-            None => g,
+/// A node is dropped as soon as its rule has run; if nothing else holds it (the caller gave
+/// up its roots, as `grad` does), its residuals are freed then, not at the end.
+fn backward(roots: Vec<(Arc<Node>, Tensor)>, num_leaves: usize) -> Vec<Option<Tensor>> {
+    let mut pending: BTreeMap<u64, (Arc<Node>, Tensor)> = BTreeMap::new();
+    let accumulate =
+        |pending: &mut BTreeMap<u64, (Arc<Node>, Tensor)>, node: Arc<Node>, g| match pending
+            .entry(node.id)
+        {
+            btree_map::Entry::Vacant(slot) => {
+                slot.insert((node, g));
+            }
+            btree_map::Entry::Occupied(mut slot) => {
+                let total = &mut slot.get_mut().1;
+                *total = &*total + &g;
+            }
         };
-        cts.insert(id, total);
-    };
     for (node, ct) in roots {
-        accumulate(&mut cts, node.id, ct.clone());
+        accumulate(&mut pending, node, ct);
     }
     let mut leaves: Vec<Option<Tensor>> = vec![None; num_leaves];
-    for node in order.iter().rev() {
-        let Some(ct) = cts.remove(&node.id) else {
-            continue;
-        };
+    while let Some((_, (node, ct))) = pending.pop_last() {
         match &node.op {
             None => leaves[node.leaf] = Some(ct),
             Some(op) => {
-                let needed: Vec<bool> = op.parents.iter().map(Option::is_some).collect();
+                let needed: SmallVec<[bool; 4]> = op.parents.iter().map(Option::is_some).collect();
                 let grads = op.prim.vjp(&op.residuals, &ct, &needed);
+                drop(ct);
                 for (parent, g) in op.parents.iter().zip(grads) {
                     if let (Some(p), Some(g)) = (parent, g) {
-                        accumulate(&mut cts, p.id, g);
+                        accumulate(&mut pending, p.clone(), g);
                     }
                 }
             }
@@ -197,12 +204,30 @@ impl Traced {
             .zip(cotangents)
             .filter_map(|(r, c)| Some((r.clone()?, c.clone()?)))
             .collect();
-        backward(&roots, self.inputs.len())
-            .into_iter()
-            .zip(&self.inputs)
-            .map(|(g, x)| g.unwrap_or_else(|| x.zeros_like()))
-            .collect()
+        zeros_where_unreached(backward(roots, self.inputs.len()), &self.inputs)
     }
+
+    /// [`Traced::pullback`] for the last use of the graph (`grad`): the graph is given up, so
+    /// each node's residuals are freed as soon as the backward pass is past it and peak
+    /// memory stays near the larger of the residuals and the gradients, not their sum.
+    pub(crate) fn into_pullback(self, cotangents: &[Option<Tensor>]) -> Vec<Tensor> {
+        let Traced { roots, inputs, .. } = self;
+        let roots: Vec<(Arc<Node>, Tensor)> = roots
+            .into_iter()
+            .zip(cotangents)
+            .filter_map(|(r, c)| Some((r?, c.clone()?)))
+            .collect();
+        zeros_where_unreached(backward(roots, inputs.len()), &inputs)
+    }
+}
+
+/// Materialise the symbolic zeros of inputs no output depends on.
+fn zeros_where_unreached(grads: Vec<Option<Tensor>>, inputs: &[Tensor]) -> Vec<Tensor> {
+    grads
+        .into_iter()
+        .zip(inputs)
+        .map(|(g, x)| g.unwrap_or_else(|| x.zeros_like()))
+        .collect()
 }
 
 /// Run `f` on `args` with the leaves for which `differentiate(i)` holds traced, and return
@@ -214,6 +239,17 @@ pub(crate) fn trace<A: Tree, O: Tree>(
     differentiate: &[bool],
 ) -> Result<(Traced, O)> {
     let (leaves, def) = args.flatten();
+    trace_flat(transform, f, &leaves, &def, differentiate)
+}
+
+/// [`trace`] for arguments already flattened into `leaves` and `def`.
+pub(crate) fn trace_flat<A: Tree, O: Tree>(
+    transform: &str,
+    f: impl FnOnce(A) -> O,
+    leaves: &[Tensor],
+    def: &TreeDef,
+    differentiate: &[bool],
+) -> Result<(Traced, O)> {
     for (i, x) in leaves.iter().enumerate() {
         if differentiate[i] && !x.dtype().is_float() {
             return Err(Error::op(
@@ -227,7 +263,7 @@ pub(crate) fn trace<A: Tree, O: Tree>(
             ));
         }
     }
-    let guard = push_frame(|_| Rc::new(VjpInterpreter));
+    let guard = push_frame(|_| VJP_INTERPRETER.with(|i| i.clone()));
     let (level, id) = (guard.level(), guard.id());
     let mut inputs = Vec::new();
     let wrapped: Vec<Tensor> = leaves
@@ -255,7 +291,7 @@ pub(crate) fn trace<A: Tree, O: Tree>(
             )
         })
         .collect();
-    let out = f(A::unflatten(&def, wrapped)?);
+    let out = f(A::unflatten(def, wrapped)?);
     let (out_leaves, out_def) = out.flatten();
     let mut outputs = Vec::with_capacity(out_leaves.len());
     let mut roots = Vec::with_capacity(out_leaves.len());
@@ -407,7 +443,7 @@ pub fn vjp<A: Tree, O: Tree>(f: impl FnOnce(A) -> O, primals: A) -> (O, VjpFn<A>
 /// Like [`vjp`], returning an error instead of panicking.
 pub fn try_vjp<A: Tree, O: Tree>(f: impl FnOnce(A) -> O, primals: A) -> Result<(O, VjpFn<A>)> {
     let (leaves, in_def) = primals.flatten();
-    let (traced, _) = trace("vjp", f, &primals, &vec![true; leaves.len()])?;
+    let (traced, _) = trace_flat("vjp", f, &leaves, &in_def, &vec![true; leaves.len()])?;
     check_outputs(&traced)?;
     let out = O::unflatten(&traced.out_def, traced.outputs.clone())?;
     Ok((
@@ -428,7 +464,8 @@ pub fn vjp_with_aux<A: Tree, O: Tree, X: Tree>(
     primals: A,
 ) -> (O, VjpFn<A>, X) {
     let (leaves, in_def) = primals.flatten();
-    let result = trace("vjp", f, &primals, &vec![true; leaves.len()]).and_then(|(traced, _)| {
+    let traced = trace_flat("vjp", f, &leaves, &in_def, &vec![true; leaves.len()]);
+    let result = traced.and_then(|(traced, _)| {
         // The traced output is the pair (output, aux): split its leaves.
         let TreeDef::Tuple(parts) = &traced.out_def else {
             unreachable!("a pair")
@@ -456,23 +493,31 @@ pub fn vjp_with_aux<A: Tree, O: Tree, X: Tree>(
     result.unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The positional arguments of an argument tree: the entries of a tuple, or the tree itself.
+/// (Like `TreeDef::positional`, as a slice, so nothing is allocated.)
+fn positional(def: &TreeDef) -> &[TreeDef] {
+    match def {
+        TreeDef::Tuple(c) => c,
+        other => std::slice::from_ref(other),
+    }
+}
+
 /// Which input leaves `argnums` selects, and the structure of the selected arguments.
 pub(crate) fn select_argnums(
     transform: &str,
     def: &TreeDef,
     argnums: &Argnums,
 ) -> Result<(Vec<bool>, TreeDef)> {
-    let positional = def.positional();
-    let (indices, is_tuple) = argnums.resolve(transform, positional.len())?;
+    let positional = positional(def);
+    let (indices, is_tuple) = argnums.resolve_small(transform, positional.len())?;
     let mut mask = Vec::with_capacity(def.num_leaves());
     for (i, p) in positional.iter().enumerate() {
         mask.extend(std::iter::repeat_n(indices.contains(&i), p.num_leaves()));
     }
-    let selected: Vec<TreeDef> = indices.iter().map(|&i| positional[i].clone()).collect();
     let grad_def = if is_tuple {
-        TreeDef::Tuple(selected)
+        TreeDef::Tuple(indices.iter().map(|&i| positional[i].clone()).collect())
     } else {
-        selected[0].clone()
+        positional[indices[0]].clone()
     };
     Ok((mask, grad_def))
 }
@@ -485,11 +530,16 @@ pub(crate) fn order_by_argnums(
     transform: &str,
     grads_in_leaf_order: Vec<Tensor>,
 ) -> Result<Vec<Tensor>> {
-    let positional = def.positional();
-    let (indices, _) = argnums.resolve(transform, positional.len())?;
+    let positional = positional(def);
+    let (indices, _) = argnums.resolve_small(transform, positional.len())?;
+    // Leaves arrive in positional order of the selected args: already in argnums order
+    // when the indices increase (always for a single index).
+    if indices.windows(2).all(|w| w[0] < w[1]) {
+        return Ok(grads_in_leaf_order);
+    }
     let mut sorted = indices.clone();
     sorted.sort_unstable();
-    // Leaves arrive in positional order of the selected args; split them per arg.
+    // Split the leaves per arg.
     let mut per_arg: HashMap<usize, Vec<Tensor>> = HashMap::new();
     let mut it = grads_in_leaf_order.into_iter();
     for &i in &sorted {

@@ -8,7 +8,28 @@
 
 pub mod cpu;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::{Array, DType, Dims, FloatElement};
+
+/// Kernel invocations since the process started (see [`kernel_calls`]).
+static KERNEL_CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// Count one kernel invocation (a relaxed increment: a few nanoseconds, no ordering).
+#[inline]
+fn count() {
+    KERNEL_CALLS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// How many backend kernels have run in this process, on any thread: every call of the free
+/// functions below that reaches a device counts once. Layout-only views (transpose, reshape,
+/// broadcast, slicing) and the no-op cases of [`cast`] and [`contiguous`] run no kernel and
+/// do not count. Read it before and after a computation to see how many kernels it launched
+/// (the test that `vmap(grad(f))` never loops per example does this); other threads' work
+/// counts too, so measure with nothing else running.
+pub fn kernel_calls() -> u64 {
+    KERNEL_CALLS.load(Ordering::Relaxed)
+}
 
 /// An elementwise unary function, given once for every float type.
 pub trait UnaryKernel: 'static {
@@ -214,21 +235,25 @@ pub trait Backend {
 
 /// `K` elementwise on the array's device.
 pub fn unary<K: UnaryKernel>(x: &Array) -> Array {
+    count();
     cpu::Cpu::unary::<K>(x)
 }
 
 /// `K` elementwise on equal shapes and dtypes.
 pub fn binary<K: BinaryKernel>(a: &Array, b: &Array) -> Array {
+    count();
     cpu::Cpu::binary::<K>(a, b)
 }
 
 /// Elementwise comparison; bool output.
 pub fn compare(a: &Array, b: &Array, op: Comparison) -> Array {
+    count();
     cpu::Cpu::compare(a, b, op)
 }
 
 /// `pred ? a : b` elementwise.
 pub fn select(pred: &Array, a: &Array, b: &Array) -> Array {
+    count();
     cpu::Cpu::select(pred, a, b)
 }
 
@@ -237,6 +262,7 @@ pub fn cast(x: &Array, dtype: DType) -> Array {
     if x.dtype() == dtype {
         return x.clone();
     }
+    count();
     cpu::Cpu::cast(x, dtype)
 }
 
@@ -245,21 +271,25 @@ pub fn contiguous(x: &Array) -> Array {
     if x.layout().is_contiguous() {
         return x.clone();
     }
+    count();
     cpu::Cpu::contiguous(x)
 }
 
 /// Reduce over `axes`, removing them.
 pub fn reduce(x: &Array, axes: &[usize], op: ReduceOp) -> Array {
+    count();
     cpu::Cpu::reduce(x, axes, op)
 }
 
 /// Index of the max (or min) along `axis`, removing it; `i64`.
 pub fn arg_reduce(x: &Array, axis: usize, max: bool) -> Array {
+    count();
     cpu::Cpu::arg_reduce(x, axis, max)
 }
 
 /// `x` gathered along `axis` at `index` (torch.gather), or the first bad index.
 pub fn gather(x: &Array, axis: usize, index: &Array) -> Result<Array, IndexOutOfBounds> {
+    count();
     cpu::Cpu::gather(x, axis, index)
 }
 
@@ -271,46 +301,55 @@ pub fn scatter_add(
     index: &Array,
     src: &Array,
 ) -> Result<Array, IndexOutOfBounds> {
+    count();
     cpu::Cpu::scatter_add(x, axis, index, src)
 }
 
 /// `xs` joined along `axis`.
 pub fn concatenate(xs: &[&Array], axis: usize) -> Array {
+    count();
     cpu::Cpu::concatenate(xs, axis)
 }
 
 /// `x` padded with `value`: `lo[d]` before and `hi[d]` after along each dim.
 pub fn pad(x: &Array, lo: &[usize], hi: &[usize], value: f64) -> Array {
+    count();
     cpu::Cpu::pad(x, lo, hi, value)
 }
 
 /// Running sums along `axis`.
 pub fn cumsum(x: &Array, axis: usize) -> Array {
+    count();
     cpu::Cpu::cumsum(x, axis)
 }
 
 /// A draw of `shape` and `dtype` from `dist` at `key` (reserved with [`reserve_random`]).
 pub fn random(dist: Distribution, shape: &[usize], dtype: DType, key: RngState) -> Array {
+    count();
     cpu::Cpu::random(dist, shape, dtype, key)
 }
 
 /// Bernoulli draws with per-element probabilities `p` at `key`.
 pub fn bernoulli(p: &Array, key: RngState) -> Array {
+    count();
     cpu::Cpu::bernoulli(p, key)
 }
 
 /// XLA's DotGeneral; see [`Backend::dot_general`].
 pub fn dot_general(lhs: &Array, rhs: &Array, dims: &DotDims) -> Array {
+    count();
     cpu::Cpu::dot_general(lhs, rhs, dims)
 }
 
 /// 2-d convolution without bias; see [`Backend::conv2d`].
 pub fn conv2d(input: &Array, weight: &Array, params: &Conv2dParams) -> Array {
+    count();
     cpu::Cpu::conv2d(input, weight, params)
 }
 
 /// 2-d max pooling; see [`Backend::max_pool2d`].
 pub fn max_pool2d(input: &Array, params: &Pool2dParams) -> Array {
+    count();
     cpu::Cpu::max_pool2d(input, params)
 }
 
