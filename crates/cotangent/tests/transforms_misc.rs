@@ -114,3 +114,48 @@ fn integer_inputs_cannot_be_differentiated() {
         &["only Tensors of floating point dtype can require gradients"],
     );
 }
+
+#[test]
+fn randperm_under_vmap_different_draws_one_permutation_per_element() {
+    let x = Tensor::zeros(&[4]);
+    let f = |_x: Tensor| cotangent::randperm(6);
+    let perms = vmap_with(
+        f,
+        VmapOpts::new().randomness(cotangent::Randomness::Different),
+    )(x.clone());
+    assert_eq!(perms.shape(), &[4, 6]);
+    let rows: Vec<Vec<i64>> = (0..4).map(|i| perms.select(0, i).to_vec::<i64>()).collect();
+    for row in &rows {
+        let mut sorted = row.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..6).collect::<Vec<i64>>());
+    }
+    assert!(
+        rows.windows(2).any(|w| w[0] != w[1]),
+        "independent draws: {rows:?}"
+    );
+    let same = vmap_with(f, VmapOpts::new().randomness(cotangent::Randomness::Same))(x.clone());
+    let rows: Vec<Vec<i64>> = (0..4).map(|i| same.select(0, i).to_vec::<i64>()).collect();
+    assert!(rows.windows(2).all(|w| w[0] == w[1]));
+    assert_panics_with(|| drop(vmap(f)(x)), &["randomness error mode"]);
+}
+
+#[test]
+fn bernoulli_with_a_batched_probability() {
+    let p = Tensor::new([[0.0f32, 1.0, 0.0], [1.0, 1.0, 0.0]]);
+    let f = |p: Tensor| p.bernoulli();
+    let out = vmap_with(
+        f,
+        VmapOpts::new().randomness(cotangent::Randomness::Different),
+    )(p.clone());
+    assert_eq!(out.to_vec::<f32>(), p.to_vec::<f32>());
+    assert_panics_with(
+        || {
+            drop(vmap_with(
+                f,
+                VmapOpts::new().randomness(cotangent::Randomness::Same),
+            )(p.clone()))
+        },
+        &["same randomness with a batched tensor input"],
+    );
+}

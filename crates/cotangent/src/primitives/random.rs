@@ -115,10 +115,10 @@ impl Primitive for Random {
                 }
             }
             RandomKind::RandPerm => {
-                if self.shape.len() != 1 {
+                if self.shape.is_empty() {
                     return Err(Error::op(
                         name,
-                        format!("internal: shape {:?} is not 1-d", self.shape),
+                        format!("internal: shape {:?} is 0-d", self.shape),
                     ));
                 }
             }
@@ -173,16 +173,6 @@ impl Primitive for Random {
         let name = self.kind.name();
         if inputs.is_empty() {
             // vmap's randomness="different": one independent draw per batch element.
-            if self.kind == RandomKind::RandPerm {
-                panic!(
-                    "{}",
-                    Error::op(
-                        name,
-                        "vmap: randperm with randomness='different' is not supported yet; draw \
-                         the permutations outside vmap or use randomness='same'",
-                    )
-                );
-            }
             let mut shape = vec![size];
             shape.extend_from_slice(&self.shape);
             return (draw(self.kind, &shape, self.dtype, &[]), Some(0));
@@ -217,7 +207,12 @@ impl Primitive for Random {
 /// (an integer dtype for `rand`) reserve nothing and fail in the shape rule.
 #[track_caller]
 fn draw(kind: RandomKind, shape: &[usize], dtype: DType, inputs: &[&Tensor]) -> Tensor {
-    let n: usize = shape.iter().product();
+    let mut n: usize = shape.iter().product();
+    if kind == RandomKind::RandPerm {
+        // Each row of a batch of permutations starts on a whole block (two draws a block).
+        let last = shape.last().copied().unwrap_or(1).max(1);
+        n = n / last * last.next_multiple_of(2);
+    }
     let key = backend::reserve_random(kind.distribution(), dtype, n)
         // The shape rule rejects this pair with the user-facing message.
         .unwrap_or(RngState { seed: 0, offset: 0 });

@@ -412,12 +412,19 @@ pub(crate) fn sample(dist: Distribution, shape: &[usize], dtype: DType, key: Phi
             filled(shape, |o| randint(key, low, high, o))
         }
         (Distribution::RandPerm, DType::I64) => {
-            assert_eq!(
-                shape.len(),
-                1,
-                "randperm: internal: shape {shape:?} is not 1-d"
-            );
-            filled(shape, |o| o.copy_from_slice(&randperm(key, shape[0])))
+            // One permutation of the last dim per row (a batch of permutations under vmap);
+            // row r starts `r * ceil(n / 2)` blocks into the reservation.
+            let n = *shape.last().expect("randperm: internal: 0-d shape");
+            let row_blocks = blocks_used(RandomKind::RandPerm, n);
+            filled(shape, |o| {
+                for (r, row) in o.chunks_mut(n.max(1)).enumerate() {
+                    let row_key = PhiloxKey {
+                        seed: key.seed,
+                        offset: key.offset + r as u64 * row_blocks,
+                    };
+                    row.copy_from_slice(&randperm(row_key, n));
+                }
+            })
         }
         _ => panic!("random: internal: {dist:?} cannot produce {dtype}"),
     }
