@@ -109,6 +109,27 @@
 //! | `F.conv2d(x, w, b, stride, padding, dilation, groups)` | `conv2d(&x, &w, Some(&b), stride, padding, dilation, groups)` |
 //! | `F.max_pool2d(x, k, stride, padding, dilation, ceil_mode)` | `max_pool2d(&x, k, stride, padding, dilation, ceil_mode)` |
 //!
+//! ## Transforms (torch.func)
+//!
+//! Arguments are pytrees: a tuple stands for several positional arguments, `UNMAPPED` is
+//! torch's `None` in `in_dims`. Options torch passes as keywords go in an options value.
+//!
+//! | torch.func | cotangent |
+//! |---|---|
+//! | `grad(f)(x)` | `grad(f)(x)` (result: the first argument's type) |
+//! | `grad(f, argnums=(1, 0), has_aux=True)(x, y)` | `grad_with(f, GradOpts::new().argnums((1, 0)).has_aux(true))((x, y))` (annotate the result type) |
+//! | `grad_and_value(f)(x)` | `grad_and_value(f)(x)`, `grad_and_value_with(f, opts)` |
+//! | `out, vjp_fn = vjp(f, x); vjp_fn(ct)` | `let (out, vjp_fn) = vjp(f, x); vjp_fn.call(ct)` |
+//! | `vjp(f, x, has_aux=True)` | `vjp_with_aux(f, x)` |
+//! | `jvp(f, (x,), (t,), strict=True)` | `jvp(f, x, t)`, `jvp_with(f, x, t, JvpOpts { strict: true })`, `jvp_with_aux` |
+//! | `linearize(f, x)` | `linearize(f, x)` |
+//! | `jacrev(f, argnums, has_aux=, chunk_size=)(x)` | `jacrev(f)(x)`, `jacrev_with(f, JacOpts::new().argnums(..).has_aux(..).chunk_size(k))` |
+//! | `jacfwd(f, argnums, has_aux=, randomness=)(x)` | `jacfwd(f)(x)`, `jacfwd_with(f, JacOpts::new().randomness(Randomness::Same))` |
+//! | `hessian(f, argnums)(x)` | `hessian(f)(x)`, `hessian_with(f, argnums)` |
+//! | `vmap(f, in_dims=(None, 0), out_dims=1, randomness="different", chunk_size=k)` | `vmap_with(f, VmapOpts::new().in_dims((UNMAPPED, 0)).out_dims(1).randomness(Randomness::Different).chunk_size(k))` |
+//! | `x.detach()` inside a transform, `jax.lax.stop_gradient` | `x.detach()`, `stop_gradient(&x)` |
+//! | a model's parameters as a dict | a `#[derive(Tree)]` struct, or `BTreeMap<String, Tensor>` |
+//!
 //! ## Errors
 //!
 //! Misuse panics with torch's message, prefixed with the op's name
