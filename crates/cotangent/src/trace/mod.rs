@@ -189,6 +189,24 @@ impl Tensor {
     }
 }
 
+/// Split `xs` for one frame: this frame's tracers give `own(payload)` = (value, data); any
+/// other value is a constant to the frame and passes as itself with no data.
+pub(crate) fn unbox<'a, P: Payload, D>(
+    xs: impl IntoIterator<Item = &'a Tensor>,
+    frame_id: u64,
+    own: impl Fn(&P) -> (Tensor, D),
+) -> (Vec<Tensor>, Vec<Option<D>>) {
+    xs.into_iter()
+        .map(|x| match x.payload_of::<P>(frame_id) {
+            Some(p) => {
+                let (value, data) = own(p);
+                (value, Some(data))
+            }
+            None => (x.clone(), None),
+        })
+        .unzip()
+}
+
 /// Apply `prim` to `inputs`, panicking with the shape rule's message on invalid input.
 #[track_caller]
 pub(crate) fn bind<P: Primitive + Clone>(prim: P, inputs: &[&Tensor]) -> Tensor {

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use crate::error::{Error, Result};
 use crate::primitives::DynPrimitive;
 use crate::trace::frame::{Interpreter, push_frame};
-use crate::trace::{Payload, Tensor, bind_dyn};
+use crate::trace::{Payload, Tensor, bind_dyn, unbox};
 use crate::tree::{Tree, TreeDef};
 
 /// What a jvp tracer carries.
@@ -39,20 +39,9 @@ impl Interpreter for JvpInterpreter {
         prim: &dyn DynPrimitive,
         inputs: &[&Tensor],
     ) -> Tensor {
-        let mut primals = Vec::with_capacity(inputs.len());
-        let mut tangents = Vec::with_capacity(inputs.len());
-        for x in inputs {
-            match x.payload_of::<JvpPayload>(id) {
-                Some(p) => {
-                    primals.push(p.primal.clone());
-                    tangents.push(Some(p.tangent.clone()));
-                }
-                None => {
-                    primals.push((*x).clone());
-                    tangents.push(None);
-                }
-            }
-        }
+        let (primals, tangents) = unbox(inputs.iter().copied(), id, |p: &JvpPayload| {
+            (p.primal.clone(), p.tangent.clone())
+        });
         let refs: Vec<&Tensor> = primals.iter().collect();
         let out = bind_dyn(prim, &refs).unwrap_or_else(|e| panic!("{e}"));
         match prim.jvp(&primals, &out, &tangents) {
@@ -105,20 +94,9 @@ pub(crate) fn push_forward<A: Tree, O: Tree>(
     let _ = transform;
     let out = f(A::unflatten(&def, wrapped)?);
     let (out_leaves, out_def) = out.flatten();
-    let mut values = Vec::with_capacity(out_leaves.len());
-    let mut out_tangents = Vec::with_capacity(out_leaves.len());
-    for y in &out_leaves {
-        match y.payload_of::<JvpPayload>(id) {
-            Some(p) => {
-                values.push(p.primal.clone());
-                out_tangents.push(Some(p.tangent.clone()));
-            }
-            None => {
-                values.push(y.clone());
-                out_tangents.push(None);
-            }
-        }
-    }
+    let (values, out_tangents) = unbox(&out_leaves, id, |p: &JvpPayload| {
+        (p.primal.clone(), p.tangent.clone())
+    });
     drop(guard);
     Ok((values, out_tangents, out_def))
 }

@@ -26,7 +26,7 @@ use crate::array::Dims;
 use crate::error::{Error, Result};
 use crate::primitives::{DynPrimitive, Residuals};
 use crate::trace::frame::{Interpreter, push_frame};
-use crate::trace::{Payload, Tensor, bind_dyn};
+use crate::trace::{Payload, Tensor, bind_dyn, unbox};
 use crate::tree::{Tree, TreeDef};
 
 /// One recorded primitive application, or an input leaf of the traced function.
@@ -293,20 +293,9 @@ pub(crate) fn trace_flat<A: Tree, O: Tree>(
         .collect();
     let out = f(A::unflatten(def, wrapped)?);
     let (out_leaves, out_def) = out.flatten();
-    let mut outputs = Vec::with_capacity(out_leaves.len());
-    let mut roots = Vec::with_capacity(out_leaves.len());
-    for y in &out_leaves {
-        match y.payload_of::<VjpPayload>(id) {
-            Some(p) => {
-                outputs.push(p.primal.clone());
-                roots.push(Some(p.node.clone()));
-            }
-            None => {
-                outputs.push(y.clone());
-                roots.push(None);
-            }
-        }
-    }
+    let (outputs, roots) = unbox(&out_leaves, id, |p: &VjpPayload| {
+        (p.primal.clone(), p.node.clone())
+    });
     drop(guard);
     Ok((
         Traced {

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::primitives::DynPrimitive;
 use crate::primitives::frontend::try_normalize_dim;
 use crate::trace::frame::{Interpreter, push_frame};
-use crate::trace::{Payload, Tensor};
+use crate::trace::{Payload, Tensor, unbox};
 use crate::tree::{Tree, TreeDef};
 
 /// torch's `randomness` flag of `vmap` (and `jacfwd`).
@@ -117,20 +117,9 @@ impl Interpreter for VmapInterpreter {
         prim: &dyn DynPrimitive,
         inputs: &[&Tensor],
     ) -> Tensor {
-        let mut values = Vec::with_capacity(inputs.len());
-        let mut axes = Vec::with_capacity(inputs.len());
-        for x in inputs {
-            match x.payload_of::<BatchPayload>(id) {
-                Some(p) => {
-                    values.push(p.value.clone());
-                    axes.push(Some(p.axis));
-                }
-                None => {
-                    values.push((*x).clone());
-                    axes.push(None);
-                }
-            }
-        }
+        let (values, axes) = unbox(inputs.iter().copied(), id, |p: &BatchPayload| {
+            (p.value.clone(), p.axis)
+        });
         let _guard = RandomnessGuard(CURRENT_RANDOMNESS.with(|c| c.replace(self.randomness)));
         let (out, axis) = prim.vmap(&values, &axes, self.size);
         box_batched(level, id, out, axis)
@@ -476,13 +465,10 @@ fn vmap_once<A: Tree, O: Tree>(
     let out = f(A::unflatten(def, wrapped)?);
     let (out_leaves, out_def) = out.flatten();
     // Unbox while the frame is live, then pop it before moving axes (plain ops below).
-    let unboxed: Vec<(Tensor, Option<usize>)> = out_leaves
-        .iter()
-        .map(|y| match y.payload_of::<BatchPayload>(id) {
-            Some(p) => (p.value.clone(), Some(p.axis)),
-            None => (y.clone(), None),
-        })
-        .collect();
+    let (values, axes) = unbox(&out_leaves, id, |p: &BatchPayload| {
+        (p.value.clone(), p.axis)
+    });
+    let unboxed: Vec<(Tensor, Option<usize>)> = values.into_iter().zip(axes).collect();
     drop(guard);
     let mut per_node = Vec::new();
     // `out_dims=(1,)` for a single tensor output is accepted, as in torch.
