@@ -2,10 +2,12 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod array;
+pub mod datasets;
 pub mod doc;
 pub mod error;
 pub mod ops;
 pub mod primitives;
+pub mod privacy;
 pub mod testing;
 pub mod trace;
 pub mod transforms;
