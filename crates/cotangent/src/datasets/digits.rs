@@ -66,7 +66,8 @@ impl Digits {
     }
 
     /// A seeded random train/test split: `(train, test)` with `ceil(test_fraction * len)`
-    /// test samples (scikit-learn's `train_test_split` rounding), not stratified.
+    /// test samples (scikit-learn's `train_test_split` rounding), not stratified; both parts
+    /// come in shuffled order.
     ///
     /// The shuffle is a Fisher-Yates pass driven by SplitMix64 seeded with `seed`, so the
     /// same seed gives the same split on every machine, and the global RNG state
