@@ -125,6 +125,19 @@ impl Tensor {
             .and_then(|t| t.payload.as_any().downcast_ref())
     }
 
+    /// `true` if both handles are the same tensor: clones of one value (torch's `a is b`
+    /// for tensors). Equal values in different buffers are not the same; `nn` uses this to
+    /// find tied weights.
+    pub fn is_same(&self, other: &Tensor) -> bool {
+        match (&self.repr, &other.repr) {
+            (Repr::Concrete(a), Repr::Concrete(b)) => {
+                a.shares_buffer_with(b) && a.layout() == b.layout() && a.dtype() == b.dtype()
+            }
+            (Repr::Tracer(a), Repr::Tracer(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
     /// `true` for a concrete tensor (not a tracer of any transform).
     pub fn is_concrete(&self) -> bool {
         matches!(self.repr, Repr::Concrete(_))
