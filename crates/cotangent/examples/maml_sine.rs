@@ -36,6 +36,7 @@ use std::collections::BTreeMap;
 use std::f64::consts::PI;
 use std::time::Instant;
 
+use cotangent::nn::optim::Adam;
 use cotangent::{
     DType, Tensor, UNMAPPED, VmapOpts, grad, grad_and_value, linear, manual_seed, mse_loss, rand,
     vmap_with,
@@ -382,50 +383,6 @@ fn check_second_order() {
     );
 }
 
-/// Adam (torch.optim.Adam's defaults: betas (0.9, 0.999), eps 1e-8) as a pure function over
-/// the parameter tree. Inline stand-in until the library's `nn::optim` Adam lands.
-struct Adam {
-    lr: f64,
-    step: i32,
-    first_moment: Params,
-    second_moment: Params,
-}
-
-impl Adam {
-    fn new(params: &Params, lr: f64) -> Adam {
-        let zeros: Params = params
-            .iter()
-            .map(|(k, v)| (k.clone(), v.zeros_like()))
-            .collect();
-        Adam {
-            lr,
-            step: 0,
-            first_moment: zeros.clone(),
-            second_moment: zeros,
-        }
-    }
-
-    fn update(&mut self, params: &Params, grads: &Params) -> Params {
-        let (beta1, beta2, eps) = (0.9, 0.999, 1e-8);
-        self.step += 1;
-        self.first_moment = zip_map(&self.first_moment, grads, |m, g| {
-            m * beta1 + g * (1.0 - beta1)
-        });
-        self.second_moment = zip_map(&self.second_moment, grads, |v, g| {
-            v * beta2 + g.square() * (1.0 - beta2)
-        });
-        let (bias1, bias2) = (1.0 - beta1.powi(self.step), 1.0 - beta2.powi(self.step));
-        params
-            .iter()
-            .map(|(k, p)| {
-                let m_hat = &self.first_moment[k] / bias1;
-                let v_hat = &self.second_moment[k] / bias2;
-                (k.clone(), p - &(m_hat / (v_hat.sqrt() + eps) * self.lr))
-            })
-            .collect()
-    }
-}
-
 /// Meta-training: each step samples a meta-batch, takes `grad_and_value` of the vmapped mean
 /// meta-loss and an Adam step.
 fn train(mut params: Params) -> Params {
@@ -436,13 +393,14 @@ fn train(mut params: Params) -> Params {
     println!("meta-training: {META_STEPS} steps of {META_BATCH} tasks, Adam lr {META_LR}");
     println!("  validation meta-loss (100 held-out tasks) before training: {before:.4}");
 
-    let mut adam = Adam::new(&params, META_LR);
+    let adam = Adam::new(META_LR);
+    let mut adam_state = adam.init(&params);
     let mut recent = Vec::with_capacity(PRINT_EVERY);
     let start = Instant::now();
     for step in 1..=META_STEPS {
         let tasks = SineTasks::sample(META_BATCH, K, DType::F32);
         let (grads, loss) = grad_and_value(meta_loss(&tasks, Order::Second))(params.clone());
-        params = adam.update(&params, &grads);
+        (params, adam_state) = adam.step(&params, &grads, &adam_state);
         recent.push(loss.item::<f32>());
         if step % PRINT_EVERY == 0 {
             let mean = recent.iter().sum::<f32>() / recent.len() as f32;

@@ -286,7 +286,7 @@ fn functional_call_shape_and_pair_errors() {
     let stacked = Tensor::zeros(&[5, 2, 3]);
     assert_panics_with(
         || {
-            nn::functional_call(&m, &dict(&[("weight", &stacked)]), &Tensor::zeros(&[1, 3]));
+            nn::functional_call(&m, dict(&[("weight", &stacked)]), &Tensor::zeros(&[1, 3]));
         },
         &[
             "'weight' of Linear has shape [2, 3], but the tensor given for it has shape [5, 2, 3]",
@@ -390,7 +390,9 @@ fn dropout_under_vmap_needs_randomness() {
     assert!(rows[0] != rows[1], "'different' draws a mask per example");
     assert!(y.to_vec::<f32>().iter().all(|&v| v == 0.0 || v == 2.0));
     assert_panics_with(
-        || drop(nn::Dropout::new(1.5)),
+        || {
+            nn::Dropout::new(1.5);
+        },
         &["between 0 and 1, but got 1.5"],
     );
     // In eval mode dropout is the identity, under vmap with the default randomness too.
