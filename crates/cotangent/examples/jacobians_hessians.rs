@@ -31,8 +31,8 @@
 use std::time::Instant;
 
 use cotangent::{
-    JacOpts, Tensor, UNMAPPED, VmapOpts, grad, hessian, hessian_with, jacfwd_with,
-    jacrev_with, jvp, linear, manual_seed, stack, vjp, vmap, vmap_with,
+    JacOpts, Tensor, UNMAPPED, VmapOpts, grad, hessian, hessian_with, jacfwd_with, jacrev_with,
+    jvp, linear, manual_seed, stack, vjp, vmap, vmap_with,
 };
 
 /// `predict(weight, bias, x) = F.linear(x, weight, bias).tanh()`, arguments as one tuple.
@@ -118,7 +118,13 @@ fn jacobian_of_x() {
     // (added) the closed form: d tanh(W x + b) / dx = diag(1 - y^2) W.
     let y = predict((weight.clone(), bias.clone(), x.clone()));
     let closed_form = &(1.0 - &(&y * &y)).unsqueeze(1) * &weight;
-    assert_close("compute_jac vs diag(1 - y^2) W", &jacobian, &closed_form, 1e-5, 1e-6);
+    assert_close(
+        "compute_jac vs diag(1 - y^2) W",
+        &jacobian,
+        &closed_form,
+        1e-5,
+        1e-6,
+    );
 
     // _, vjp_fn = vjp(partial(predict, weight, bias), x); ft_jacobian, = vmap(vjp_fn)(unit_vectors)
     let (_, vjp_fn) = vjp(|x| predict((weight.clone(), bias.clone(), x)), x.clone());
@@ -129,7 +135,11 @@ fn jacobian_of_x() {
     let jacrev_x = jacrev_with::<_, _, Tensor, _>(predict, JacOpts::new().argnums(2));
     let args = (weight.clone(), bias.clone(), x.clone());
     let ft_jacobian = jacrev_x(args.clone());
-    assert_allclose("jacrev(predict, argnums=2) vs compute_jac", &ft_jacobian, &jacobian);
+    assert_allclose(
+        "jacrev(predict, argnums=2) vs compute_jac",
+        &ft_jacobian,
+        &jacobian,
+    );
 
     let (_, naive_ms) = time_ms(50, || compute_jac(&x));
     let (_, jacrev_ms) = time_ms(50, || jacrev_x(args.clone()));
@@ -146,7 +156,8 @@ fn jacobian_of_parameters() {
     let args = (weight.clone(), bias.clone(), x.clone());
 
     // ft_jac_weight, ft_jac_bias = jacrev(predict, argnums=(0, 1))(weight, bias, x)
-    let jacrev_wb = jacrev_with::<_, _, (Tensor, Tensor), _>(predict, JacOpts::new().argnums((0, 1)));
+    let jacrev_wb =
+        jacrev_with::<_, _, (Tensor, Tensor), _>(predict, JacOpts::new().argnums((0, 1)));
     let (jac_weight, jac_bias) = jacrev_wb(args.clone());
     assert_eq!(jac_weight.shape(), &[d, d, d]);
     assert_eq!(jac_bias.shape(), &[d, d]);
@@ -167,16 +178,25 @@ fn jacobian_of_parameters() {
         (stack(&rows_weight, 0), stack(&rows_bias, 0))
     };
     let (naive_weight, naive_bias) = loop_of_vjp();
-    assert_allclose("jacrev d/dweight vs loop of vjp", &jac_weight, &naive_weight);
+    assert_allclose(
+        "jacrev d/dweight vs loop of vjp",
+        &jac_weight,
+        &naive_weight,
+    );
     assert_allclose("jacrev d/dbias vs loop of vjp", &jac_bias, &naive_bias);
 
     // (added) d y_k / d b_j = delta_kj (1 - y_k^2), and d y_k / d W_ij = delta_ki (1 - y_k^2) x_j.
     let y = predict(args.clone());
     let slope = 1.0 - &(&y * &y);
     let eye = Tensor::eye(d, d);
-    assert_close("jacrev d/dbias vs diag(1 - y^2)", &jac_bias, &(&eye * &slope), 1e-5, 1e-6);
-    let expected_weight =
-        &(&eye * &slope.unsqueeze(1)).unsqueeze(2) * &x.unsqueeze(0).unsqueeze(0);
+    assert_close(
+        "jacrev d/dbias vs diag(1 - y^2)",
+        &jac_bias,
+        &(&eye * &slope),
+        1e-5,
+        1e-6,
+    );
+    let expected_weight = &(&eye * &slope.unsqueeze(1)).unsqueeze(2) * &x.unsqueeze(0).unsqueeze(0);
     assert_close(
         "jacrev d/dweight vs closed form",
         &jac_weight,
@@ -197,7 +217,11 @@ fn jacfwd_versus_jacrev() {
     let jacrev_x = jacrev_with::<_, _, Tensor, _>(predict, JacOpts::new().argnums(2));
 
     let d = 16;
-    let args = (Tensor::randn(&[d, d]), Tensor::randn(&[d]), Tensor::randn(&[d]));
+    let args = (
+        Tensor::randn(&[d, d]),
+        Tensor::randn(&[d]),
+        Tensor::randn(&[d]),
+    );
     assert_allclose(
         "jacfwd vs jacrev (D = 16)",
         &jacfwd_x(args.clone()),
@@ -248,9 +272,12 @@ fn hessians() {
     let on_x = || JacOpts::new().argnums(2);
 
     let hess_api = hessian_with::<_, _, Tensor, _>(predict, 2);
-    let fwd_fwd = jacfwd_with::<_, _, Tensor, _>(jacfwd_with::<_, _, Tensor, _>(predict, on_x()), on_x());
-    let rev_rev = jacrev_with::<_, _, Tensor, _>(jacrev_with::<_, _, Tensor, _>(predict, on_x()), on_x());
-    let fwd_rev = jacfwd_with::<_, _, Tensor, _>(jacrev_with::<_, _, Tensor, _>(predict, on_x()), on_x());
+    let fwd_fwd =
+        jacfwd_with::<_, _, Tensor, _>(jacfwd_with::<_, _, Tensor, _>(predict, on_x()), on_x());
+    let rev_rev =
+        jacrev_with::<_, _, Tensor, _>(jacrev_with::<_, _, Tensor, _>(predict, on_x()), on_x());
+    let fwd_rev =
+        jacfwd_with::<_, _, Tensor, _>(jacrev_with::<_, _, Tensor, _>(predict, on_x()), on_x());
 
     // Naive: H[k, i, :] = grad of (grad of y_k)[i], one double backward per (k, i).
     let loop_of_grad = || {
@@ -264,14 +291,23 @@ fn hessians() {
         stack(&rows, 0).reshape(&[d_out as isize, d_in as isize, d_in as isize])
     };
     let (naive, naive_ms) = time_ms(1, loop_of_grad);
-    println!("  double loop of grad ({} double backward passes): {naive_ms:.3} ms", d_out * d_in);
+    println!(
+        "  double loop of grad ({} double backward passes): {naive_ms:.3} ms",
+        d_out * d_in
+    );
 
     // (added) the closed form: d^2 tanh(z_k) / dx dx = -2 y_k (1 - y_k^2) w_k w_k^T.
     let y = predict(args.clone());
     let curvature = &(&y * -2.0) * &(1.0 - &(&y * &y));
     let closed_form =
         &(&curvature.unsqueeze(1).unsqueeze(2) * &weight.unsqueeze(2)) * &weight.unsqueeze(1);
-    assert_close("double loop of grad vs closed form", &naive, &closed_form, 1e-4, 1e-5);
+    assert_close(
+        "double loop of grad vs closed form",
+        &naive,
+        &closed_form,
+        1e-5,
+        1e-6,
+    );
 
     let named: [(&str, &dyn Fn() -> Tensor); 4] = [
         ("hessian", &|| hess_api(args.clone())),
@@ -282,7 +318,13 @@ fn hessians() {
     for (name, compute) in named {
         let (h, ms) = time_ms(5, compute);
         assert_eq!(h.shape(), &[d_out, d_in, d_in]);
-        assert_close(&format!("{name} vs double loop of grad"), &h, &naive, 1e-5, 1e-6);
+        assert_close(
+            &format!("{name} vs double loop of grad"),
+            &h,
+            &naive,
+            1e-5,
+            1e-6,
+        );
         print_timing("double loop of grad", naive_ms, name, ms);
     }
 }
@@ -290,7 +332,9 @@ fn hessians() {
 /// `vmap(jacrev(..))` and `vmap(hessian(..))` over a batch of inputs, against a loop.
 fn batched_jacobians_and_hessians() {
     let (batch_size, d_in, d_out) = (64, 31, 33);
-    println!("5. batched Jacobians and Hessians (batch {batch_size}, {d_out} outputs, {d_in} inputs)");
+    println!(
+        "5. batched Jacobians and Hessians (batch {batch_size}, {d_out} outputs, {d_in} inputs)"
+    );
     let weight = Tensor::randn(&[d_out, d_in]);
     let bias = Tensor::randn(&[d_out]);
     let x = Tensor::randn(&[batch_size, d_in]);
@@ -314,11 +358,18 @@ fn batched_jacobians_and_hessians() {
     // The batched forward pass is a matrix product, the loop's a matrix-vector product: the
     // f32 sums run in a different order, so entries of size ~1 differ by a few ulps more
     // than torch.allclose's atol of 1e-8 allows.
-    assert_close("vmap(jacrev) vs loop over the batch", &batch_jacobian, &looped, 1e-5, 1e-5);
+    assert_close(
+        "vmap(jacrev) vs loop over the batch",
+        &batch_jacobian,
+        &looped,
+        1e-5,
+        1e-5,
+    );
 
     // The tutorial's trick: the examples are independent, so the Jacobian of the summed
     // output w.r.t. the whole batch holds every per-example Jacobian.
-    let predict_with_output_summed = |args: (Tensor, Tensor, Tensor)| predict(args).sum_dim(&[0], false);
+    let predict_with_output_summed =
+        |args: (Tensor, Tensor, Tensor)| predict(args).sum_dim(&[0], false);
     let summed: Tensor =
         jacrev_with(predict_with_output_summed, JacOpts::new().argnums(2))(args.clone());
     assert_close(
@@ -344,7 +395,13 @@ fn batched_jacobians_and_hessians() {
     let (batch_hessian, vmap_ms) = time_ms(5, || compute_batch_hessian(args.clone()));
     let (looped, naive_ms) = time_ms(5, loop_of_hessians);
     assert_eq!(batch_hessian.shape(), &[batch_size, d_out, d_in, d_in]);
-    assert_close("vmap(hessian) vs loop over the batch", &batch_hessian, &looped, 1e-5, 1e-5);
+    assert_close(
+        "vmap(hessian) vs loop over the batch",
+        &batch_hessian,
+        &looped,
+        1e-5,
+        1e-5,
+    );
     print_timing("loop of hessian", naive_ms, "vmap(hessian)", vmap_ms);
 }
 
@@ -371,10 +428,22 @@ fn hessian_vector_products() {
     let (result, hvp_ms) = time_ms(20, hvp);
     let (result_revrev, revrev_ms) = time_ms(20, hvp_revrev);
     let (reference, naive_ms) = time_ms(3, hessian_times_v);
-    assert_close("jvp(grad(f)) vs hessian(f) @ v", &result, &reference, 1e-5, 1e-6);
+    assert_close(
+        "jvp(grad(f)) vs hessian(f) @ v",
+        &result,
+        &reference,
+        1e-5,
+        1e-6,
+    );
     assert_allclose("vjp(grad(f)) vs jvp(grad(f))", &result_revrev, &result);
     // (added) the Hessian of sum(sin(x)) is diag(-sin(x)).
-    assert_close("jvp(grad(f)) vs -sin(x) * v", &result, &(&-x.sin() * &tangent), 1e-5, 1e-6);
+    assert_close(
+        "jvp(grad(f)) vs -sin(x) * v",
+        &result,
+        &(&-x.sin() * &tangent),
+        1e-5,
+        1e-6,
+    );
     print_timing("hessian(f) @ v", naive_ms, "jvp(grad(f))", hvp_ms);
     print_timing("hessian(f) @ v", naive_ms, "vjp(grad(f))", revrev_ms);
 }
