@@ -24,7 +24,7 @@
 //!    eps/sigma and are sums of r^-13 terms of both signs.
 //! 2. functorch's neural potential, in f32: an MLP `r -> E` (1-16-16-16-16-1, tanh; torch's
 //!    default init) fitted to the energies and forces of 1000 pair separations in
-//!    [sigma, 2 sigma] for 400 full-batch epochs with Adam (written out here), loss
+//!    [sigma, 2 sigma] for 400 full-batch epochs with `nn::optim::Adam`, loss
 //!    `mse(E) + 0.01 mse(F) / 3`, predicted forces `-vmap(jacrev(model))(r) * dr / r`.
 //!    `vmap(jacrev(model))` is first checked against a loop of `jacrev` (timed). The loss must
 //!    fall below 1/100 of its first value, and the fitted curve must follow the potential
@@ -38,11 +38,14 @@
 //!
 //! Any failed check panics. Run with `cargo run --release --example lennard_jones`.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
-use cotangent::{
-    DType, Tensor, grad, grad_and_value, jacrev, manual_seed, mse_loss, stack, tanh, vmap,
-};
+use cotangent::nn::optim::Adam;
+use cotangent::nn::{self, Module};
+use cotangent::{DType, Tensor, grad, grad_and_value, jacrev, manual_seed, mse_loss, stack, vmap};
+
+type Params = BTreeMap<String, Tensor>;
 
 const SIGMA: f64 = 1.0;
 const EPSILON: f64 = 1.0;
@@ -220,41 +223,32 @@ fn forces_of_configurations() {
 // 2. A neural potential trained on energies and forces
 // ---------------------------------------------------------------------------------------
 
-/// `[w1, b1, w2, b2, ...]` of `nn.Sequential(Linear(1, 16), Tanh(), ..., Linear(16, 1))`,
-/// with torch's default `nn.Linear` init: uniform in `+-1 / sqrt(fan_in)` for both.
-fn init_mlp(widths: &[usize]) -> Vec<Tensor> {
-    widths
-        .windows(2)
-        .flat_map(|w| {
-            let (fan_in, fan_out) = (w[0], w[1]);
-            let bound = 1.0 / (fan_in as f64).sqrt();
-            let uniform = |shape: &[usize]| &(&Tensor::rand(shape) * (2.0 * bound)) - bound;
-            [uniform(&[fan_out, fan_in]), uniform(&[fan_out])]
-        })
-        .collect()
+/// functorch's model, `nn.Sequential(Linear(1, 16), Tanh(), ..., Linear(16, 1))`, with
+/// torch's default `nn.Linear` initialisation.
+fn make_model(widths: &[usize]) -> nn::Sequential {
+    let mut model = nn::Sequential::new();
+    for (l, w) in widths.windows(2).enumerate() {
+        if l > 0 {
+            model = model.push(nn::Tanh::new());
+        }
+        model = model.push(nn::Linear::new(w[0], w[1]));
+    }
+    model
 }
 
-/// The MLP on `r: [..., 1]`: tanh after every layer but the last.
-fn mlp(params: &[Tensor], r: &Tensor) -> Tensor {
-    let layers = params.len() / 2;
-    let mut h = r.clone();
-    for (l, wb) in params.chunks(2).enumerate() {
-        h = cotangent::linear(&h, &wb[0], Some(&wb[1]));
-        if l + 1 < layers {
-            h = tanh(&h);
-        }
-    }
-    h
+/// The model on `r: [..., 1]` with the given parameters.
+fn mlp(model: &nn::Sequential, params: &Params, r: &Tensor) -> Tensor {
+    nn::functional_call(model, params, r)
 }
 
 /// Predicted energies `[n, 1]` and forces `[n, 3]` for separation vectors `drs: [n, 3]`.
-fn make_prediction(params: &[Tensor], drs: &Tensor) -> (Tensor, Tensor) {
+fn make_prediction(model: &nn::Sequential, params: &Params, drs: &Tensor) -> (Tensor, Tensor) {
     let norms = drs.pow_scalar_int(2).sum_dim(&[1], true).sqrt();
-    let energies = mlp(params, &norms);
+    let energies = mlp(model, params, &norms);
     // network_derivs = vmap(jacrev(model))(norms).squeeze(-1): dE/dr per sample, [n, 1]
-    let model = |r: Tensor| mlp(params, &r);
+    let net = |r: Tensor| mlp(model, params, &r);
     let network_derivs =
-        vmap(jacrev::<Tensor, Tensor, Tensor, _>(model))(norms.clone()).squeeze_dim(-1);
+        vmap(jacrev::<Tensor, Tensor, Tensor, _>(net))(norms.clone()).squeeze_dim(-1);
     let forces = &(&-network_derivs * drs) / &norms;
     (energies, forces)
 }
@@ -266,44 +260,6 @@ fn loss_fn(
     predicted_forces: &Tensor,
 ) -> Tensor {
     &mse_loss(predicted_energies, energies) + &(&mse_loss(predicted_forces, forces) * (0.01 / 3.0))
-}
-
-/// Adam (torch's defaults: betas 0.9, 0.999, eps 1e-8), one step on every tensor.
-struct Adam {
-    lr: f64,
-    step: i32,
-    first_moment: Vec<Tensor>,
-    second_moment: Vec<Tensor>,
-}
-
-impl Adam {
-    fn new(params: &[Tensor], lr: f64) -> Adam {
-        let zeros: Vec<Tensor> = params.iter().map(Tensor::zeros_like).collect();
-        Adam {
-            lr,
-            step: 0,
-            first_moment: zeros.clone(),
-            second_moment: zeros,
-        }
-    }
-
-    fn step(&mut self, params: &mut [Tensor], grads: &[Tensor]) {
-        let (beta1, beta2, eps): (f64, f64, f64) = (0.9, 0.999, 1e-8);
-        self.step += 1;
-        let correction1 = 1.0 - beta1.powi(self.step);
-        let correction2 = 1.0 - beta2.powi(self.step);
-        for (((p, g), m), v) in params
-            .iter_mut()
-            .zip(grads)
-            .zip(&mut self.first_moment)
-            .zip(&mut self.second_moment)
-        {
-            *m = &(&*m * beta1) + &(g * (1.0 - beta1));
-            *v = &(&*v * beta2) + &(&(g * g) * (1.0 - beta2));
-            let denominator = &(&*v / correction2).sqrt() + eps;
-            *p = &*p - &(&(&*m / &denominator) * (self.lr / correction1));
-        }
-    }
 }
 
 fn neural_potential() {
@@ -331,11 +287,12 @@ fn neural_potential() {
     .expect("one force per sample");
     let training_forces = &force_magnitudes * &directions;
 
-    let mut params = init_mlp(&[1, 16, 16, 16, 16, 1]);
+    let net = make_model(&[1, 16, 16, 16, 16, 1]);
+    let mut params = net.named_parameters();
 
     // vmap(jacrev(model)) against a loop of jacrev, once, on the initial model.
     let norms = drs.pow_scalar_int(2).sum_dim(&[1], true).sqrt();
-    let model = |r: Tensor| mlp(&params, &r);
+    let model = |r: Tensor| mlp(&net, &params, &r);
     let (batched, vmap_ms) = time_ms(20, || {
         vmap(jacrev::<Tensor, Tensor, Tensor, _>(model))(norms.clone())
     });
@@ -360,20 +317,21 @@ fn neural_potential() {
         loop_ms / vmap_ms
     );
 
-    let loss_of = |params: Vec<Tensor>| {
-        let (energies, forces) = make_prediction(&params, &drs);
+    let loss_of = |params: Params| {
+        let (energies, forces) = make_prediction(&net, &params, &drs);
         loss_fn(&training_energies, &training_forces, &energies, &forces)
     };
     // functorch uses lr 1e-3; over these 400 full-batch epochs that stalls on a plateau near
     // loss 0.038, while 1e-2 fits the curve (loss ~1e-4).
-    let mut optimiser = Adam::new(&params, 1e-2);
+    let optimiser = Adam::new(1e-2);
+    let mut state = optimiser.init(&params);
     let epochs = 400;
     let mut losses = Vec::with_capacity(epochs);
     let train_start = Instant::now();
     for epoch in 0..epochs {
         let (grads, loss) = grad_and_value(loss_of)(params.clone());
         let loss = loss.item::<f32>();
-        optimiser.step(&mut params, &grads);
+        (params, state) = optimiser.step(&params, &grads, &state);
         losses.push(loss);
         if epoch % 50 == 0 || epoch + 1 == epochs {
             println!(
@@ -397,7 +355,7 @@ fn neural_potential() {
     let probe = [1.0, 1.05, 2f64.powf(1.0 / 6.0), 1.25, 1.5, 2.0].map(|r| r * SIGMA);
     let probe_r = Tensor::from_vec(probe.iter().map(|&r| r as f32).collect(), &[probe.len(), 1])
         .expect("one radius per row");
-    let model = |r: Tensor| mlp(&params, &r);
+    let model = |r: Tensor| mlp(&net, &params, &r);
     let predicted_energy = model(probe_r.clone()).to_vec::<f32>();
     let predicted_force =
         (-vmap(jacrev::<Tensor, Tensor, Tensor, _>(model))(probe_r)).to_vec::<f32>();
