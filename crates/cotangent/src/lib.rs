@@ -2,11 +2,13 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod array;
+pub mod datasets;
 pub mod doc;
 pub mod error;
 pub mod nn;
 pub mod ops;
 pub mod primitives;
+pub mod privacy;
 pub mod testing;
 pub mod trace;
 pub mod transforms;
