@@ -26,11 +26,11 @@
 
 use std::time::Instant;
 
+use cotangent::datasets::load_digits_default;
 use cotangent::nn::optim::{Sgd, SgdState};
 use cotangent::nn::{self, Linear, Module, StateDict};
 use cotangent::{
-    Result, Tensor, UNMAPPED, VmapOpts, cross_entropy, grad_and_value, manual_seed, vmap,
-    vmap_with,
+    Result, Tensor, UNMAPPED, VmapOpts, cross_entropy, grad_and_value, manual_seed, vmap, vmap_with,
 };
 
 /// The tutorial's `SimpleMLP` for flattened 8x8 digits.
@@ -113,12 +113,15 @@ fn time_ms<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 /// minibatch (images, labels) per model.
 type StepArgs = (StateDict, SgdState<StateDict>, Tensor, Tensor);
 
-fn main() {
+fn main() -> Result<()> {
     manual_seed(0);
     let num_models = 10;
     let batch_size = 64;
 
-    let (train_images, train_labels, test_images, test_labels) = digits();
+    // The digits, split 80/20 with a fixed seed: images [n, 1, 8, 8] in [0, 1], labels [n].
+    let (train, test) = load_digits_default()?.split(0.2, 0);
+    let (train_images, train_labels) = (train.images, train.labels);
+    let (test_images, test_labels) = (test.images, test.labels);
     let n_train = train_labels.shape()[0];
     println!(
         "data: {n_train} training and {} test digits; {num_models} SimpleMLPs 64-128-128-10",
@@ -127,9 +130,13 @@ fn main() {
 
     // data: num_models different minibatches of 64 training digits.
     let order = Tensor::randperm(n_train).narrow(0, 0, num_models * batch_size);
-    let minibatches = train_images
-        .index_select(0, &order)
-        .reshape(&[num_models as isize, batch_size as isize, 1, 8, 8]);
+    let minibatches = train_images.index_select(0, &order).reshape(&[
+        num_models as isize,
+        batch_size as isize,
+        1,
+        8,
+        8,
+    ]);
     let models: Vec<SimpleMlp> = (0..num_models).map(|_| SimpleMlp::new()).collect();
 
     // Option 1: a different minibatch for each model.
@@ -184,7 +191,9 @@ fn main() {
         1e-3,
     );
     assert_eq!(predictions1_vmap.shape(), &[num_models, batch_size, 10]);
-    println!("predictions [10, 64, 10] agree with the loop (largest difference {d1:.1e}, {d2:.1e})");
+    println!(
+        "predictions [10, 64, 10] agree with the loop (largest difference {d1:.1e}, {d2:.1e})"
+    );
     println!(
         "different minibatches: loop over models: {loop1_ms:.3} ms   vmap: {vmap1_ms:.3} ms   \
          ({:.1}x)   [median of {runs}]",
@@ -250,8 +259,12 @@ fn main() {
     for (images, labels) in &batches {
         for (i, (p, s)) in members.iter_mut().enumerate() {
             let i = i as isize;
-            let (new_p, new_s, _) =
-                train_step((p.clone(), s.clone(), images.select(0, i), labels.select(0, i)));
+            let (new_p, new_s, _) = train_step((
+                p.clone(),
+                s.clone(),
+                images.select(0, i),
+                labels.select(0, i),
+            ));
             (*p, *s) = (new_p, new_s);
         }
     }
@@ -352,14 +365,5 @@ fn main() {
         "every member should reach 90% test accuracy; the worst reached {:.1}%",
         100.0 * sorted[0]
     );
-}
-
-/// Placeholder until the digits loader lands: random images and labels.
-fn digits() -> (Tensor, Tensor, Tensor, Tensor) {
-    (
-        Tensor::rand(&[1437, 1, 8, 8]),
-        Tensor::randint(0, 10, &[1437]),
-        Tensor::rand(&[360, 1, 8, 8]),
-        Tensor::randint(0, 10, &[360]),
-    )
+    Ok(())
 }

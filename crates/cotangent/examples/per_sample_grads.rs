@@ -20,10 +20,10 @@
 //!
 //! Run with `cargo run --release --example per_sample_grads`.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
-use cotangent::nn::{self, Conv2d, Kind, Linear, Module, StateDict};
+use cotangent::datasets::load_digits_default;
+use cotangent::nn::{self, Conv2d, Linear, Module, StateDict};
 use cotangent::{Result, Tensor, UNMAPPED, VmapOpts, grad, manual_seed, nll_loss, vmap_with};
 
 /// The tutorial's `SimpleCNN` for 1x8x8 inputs: two 3x3 convolutions (8 -> 6 -> 4), a 2x2
@@ -78,9 +78,6 @@ impl Module for SimpleCnn {
             ("fc2".into(), &mut self.fc2),
         ]
     }
-    fn own_tensors(&self) -> Vec<(&'static str, Kind, &Tensor)> {
-        Vec::new()
-    }
     fn is_training(&self) -> bool {
         self.training
     }
@@ -113,12 +110,14 @@ fn time_ms<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
     (times[runs / 2], out.expect("runs > 0"))
 }
 
-fn main() {
+fn main() -> Result<()> {
     manual_seed(0);
     let batch_size = 64;
 
-    // A batch of 64 digits: images [64, 1, 8, 8] in [0, 1], labels [64] in 0..9.
-    let (data, targets) = digits_batch(batch_size);
+    // A batch of 64 training digits: images [64, 1, 8, 8] in [0, 1], labels [64] in 0..9.
+    let (train, _test) = load_digits_default()?.split(0.2, 0);
+    let batch = train.subset(&(0..batch_size).collect::<Vec<_>>());
+    let (data, targets) = (batch.images, batch.labels);
 
     let model = SimpleCnn::new();
     let params: StateDict = model.named_parameters();
@@ -134,15 +133,23 @@ fn main() {
 
     // The ordinary batch gradient: the mean over the batch, what loss.backward() gives.
     let batch_grad: StateDict = grad(|p: StateDict| {
-        loss_fn(&nn::functional_call(&model, (&p, &buffers), &data), &targets)
+        loss_fn(
+            &nn::functional_call(&model, (&p, &buffers), &data),
+            &targets,
+        )
     })(params.clone());
 
     // The naive way: compute_grad(sample, target) with a batch of one, for each sample.
+    // torch's torch.autograd.grad(loss, model.parameters()) is grad with respect to the
+    // parameter dict here: modules hold no autograd state, so the loss takes the parameters.
     let compute_grad = |sample: &Tensor, target: &Tensor| -> StateDict {
         let sample = sample.unsqueeze(0);
         let target = target.unsqueeze(0);
         grad(|p: StateDict| {
-            loss_fn(&nn::functional_call(&model, (&p, &buffers), &sample), &target)
+            loss_fn(
+                &nn::functional_call(&model, (&p, &buffers), &sample),
+                &target,
+            )
         })(params.clone())
     };
     let compute_sample_grads = || -> StateDict {
@@ -160,12 +167,13 @@ fn main() {
 
     // The efficient way: the loss of one sample, as a function of (params, buffers, sample,
     // target); grad differentiates it with respect to params, vmap maps it over the batch.
-    let compute_loss = |(params, buffers, sample, target): (StateDict, StateDict, Tensor, Tensor)| {
-        let batch = sample.unsqueeze(0);
-        let targets = target.unsqueeze(0);
-        let predictions = nn::functional_call(&model, (&params, &buffers), &batch);
-        loss_fn(&predictions, &targets)
-    };
+    let compute_loss =
+        |(params, buffers, sample, target): (StateDict, StateDict, Tensor, Tensor)| {
+            let batch = sample.unsqueeze(0);
+            let targets = target.unsqueeze(0);
+            let predictions = nn::functional_call(&model, (&params, &buffers), &batch);
+            loss_fn(&predictions, &targets)
+        };
     let ft_compute_grad = grad(compute_loss);
     let ft_compute_sample_grad = vmap_with(
         ft_compute_grad,
@@ -184,12 +192,19 @@ fn main() {
     });
 
     // per_sample_grads["conv1.weight"] has one [32, 1, 3, 3] gradient per sample.
-    assert_eq!(per_sample_grads["conv1.weight"].shape(), &[batch_size, 32, 1, 3, 3]);
+    assert_eq!(
+        per_sample_grads["conv1.weight"].shape(),
+        &[batch_size, 32, 1, 3, 3]
+    );
     let mut worst = 0f32;
     for (name, param) in &params {
         let mut expected_shape = vec![batch_size];
         expected_shape.extend_from_slice(param.shape());
-        assert_eq!(ft_per_sample_grads[name].shape(), &expected_shape[..], "{name}");
+        assert_eq!(
+            ft_per_sample_grads[name].shape(),
+            &expected_shape[..],
+            "{name}"
+        );
         let diff = assert_allclose(
             &format!("per-sample gradient of {name}, loop vs vmap(grad)"),
             &per_sample_grads[name],
@@ -217,6 +232,7 @@ fn main() {
         "naive loop: {naive_ms:.1} ms   vmap(grad): {vmap_ms:.1} ms   ({:.1}x)   [median of {runs}]",
         naive_ms / vmap_ms
     );
+    Ok(())
 }
 
 /// The spread of per-sample gradient norms: what DP-SGD clips.
@@ -232,13 +248,4 @@ fn print_norms(grads: &StateDict) {
         norms.mean().item::<f32>(),
         norms.max().item::<f32>()
     );
-}
-
-/// Placeholder until the digits loader lands: random images and labels.
-fn digits_batch(batch_size: usize) -> (Tensor, Tensor) {
-    let _unused: BTreeMap<String, Tensor> = BTreeMap::new();
-    (
-        Tensor::rand(&[batch_size, 1, 8, 8]),
-        Tensor::randint(0, 10, &[batch_size]),
-    )
 }
