@@ -99,17 +99,27 @@ fn assert_allclose(what: &str, a: &Tensor, b: &Tensor, rtol: f64, atol: f64) -> 
     max_diff
 }
 
-/// The median wall time of `runs` calls of `f`, in milliseconds, and the last result.
-fn time_ms<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut times = Vec::with_capacity(runs);
-    let mut out = None;
+/// Median wall times in milliseconds of `runs` calls of each of `fs`, and each one's last
+/// result. The calls alternate (one of each per round), so a change in the machine's load
+/// affects them alike.
+fn time_interleaved<T>(runs: usize, fs: &mut [&mut dyn FnMut() -> T]) -> Vec<(f64, T)> {
+    let mut times = vec![Vec::with_capacity(runs); fs.len()];
+    let mut outs: Vec<Option<T>> = fs.iter().map(|_| None).collect();
     for _ in 0..runs {
-        let start = Instant::now();
-        out = Some(f());
-        times.push(start.elapsed().as_secs_f64() * 1e3);
+        for ((f, t), out) in fs.iter_mut().zip(&mut times).zip(&mut outs) {
+            let start = Instant::now();
+            *out = Some(f());
+            t.push(start.elapsed().as_secs_f64() * 1e3);
+        }
     }
-    times.sort_by(f64::total_cmp);
-    (times[runs / 2], out.expect("runs > 0"))
+    times
+        .into_iter()
+        .zip(outs)
+        .map(|(mut t, out)| {
+            t.sort_by(f64::total_cmp);
+            (t[runs / 2], out.expect("runs > 0"))
+        })
+        .collect()
 }
 
 /// Arguments of the vmapped training step: stacked parameters, optimiser state, and one
@@ -143,7 +153,7 @@ fn main() -> Result<()> {
     let models: Vec<SimpleMlp> = (0..num_models).map(|_| SimpleMlp::new()).collect();
 
     // Option 1: a different minibatch for each model.
-    let loop_diff = || {
+    let mut loop_diff = || {
         let out: Vec<Tensor> = models
             .iter()
             .zip(minibatches.unbind(0))
@@ -153,7 +163,7 @@ fn main() -> Result<()> {
     };
     // Option 2: the same minibatch for every model.
     let minibatch = minibatches.select(0, 0);
-    let loop_same = || {
+    let mut loop_same = || {
         let out: Vec<Tensor> = models.iter().map(|m| m.forward(&minibatch)).collect();
         cotangent::stack(&out, 0)
     };
@@ -171,10 +181,19 @@ fn main() -> Result<()> {
     let vmap_same = vmap_with(fmodel, VmapOpts::new().in_dims((0, 0, UNMAPPED)));
 
     let runs = 21;
-    let (loop1_ms, predictions1_loop) = time_ms(runs, loop_diff);
-    let (vmap1_ms, predictions1_vmap) = time_ms(runs, || {
-        vmap_diff((params.clone(), buffers.clone(), minibatches.clone()))
-    });
+    let mut timings = time_interleaved(
+        runs,
+        &mut [
+            &mut loop_diff,
+            &mut || vmap_diff((params.clone(), buffers.clone(), minibatches.clone())),
+            &mut loop_same,
+            &mut || vmap_same((params.clone(), buffers.clone(), minibatch.clone())),
+        ],
+    )
+    .into_iter();
+    let mut next = || timings.next().expect("four timings");
+    let ((loop1_ms, predictions1_loop), (vmap1_ms, predictions1_vmap)) = (next(), next());
+    let ((loop2_ms, predictions2_loop), (vmap2_ms, predictions2_vmap)) = (next(), next());
     let d1 = assert_allclose(
         "option 1 (different minibatches): vmap vs loop",
         &predictions1_vmap,
@@ -182,10 +201,6 @@ fn main() -> Result<()> {
         1e-5,
         1e-3,
     );
-    let (loop2_ms, predictions2_loop) = time_ms(runs, loop_same);
-    let (vmap2_ms, predictions2_vmap) = time_ms(runs, || {
-        vmap_same((params.clone(), buffers.clone(), minibatch.clone()))
-    });
     let d2 = assert_allclose(
         "option 2 (same minibatch): vmap vs loop",
         &predictions2_vmap,
@@ -248,9 +263,8 @@ fn main() -> Result<()> {
             .collect()
     };
 
-    // Epoch 1 twice from the same start: as a loop over the members, and vmapped.
-    let batches = epoch_batches();
-    let start = Instant::now();
+    // Epoch 1 twice from the same start, step by step in lockstep (so that a change in the
+    // machine's load affects both alike): as a loop over the members, and vmapped.
     let mut members: Vec<(StateDict, SgdState<StateDict>)> = models
         .iter()
         .map(|m| {
@@ -259,7 +273,12 @@ fn main() -> Result<()> {
             (p, s)
         })
         .collect();
-    for (images, labels) in &batches {
+    let mut state = opt.init(&params);
+    let mut params = params;
+    let mut losses = Tensor::zeros(&[num_models]);
+    let (mut loop_step_ms, mut vmap_step_ms) = (Vec::new(), Vec::new());
+    for (images, labels) in &epoch_batches() {
+        let start = Instant::now();
         for (i, (p, s)) in members.iter_mut().enumerate() {
             let i = i as isize;
             let (new_p, new_s, _) = train_step((
@@ -270,19 +289,14 @@ fn main() -> Result<()> {
             ));
             (*p, *s) = (new_p, new_s);
         }
-    }
-    let loop_epoch_ms = start.elapsed().as_secs_f64() * 1e3;
+        loop_step_ms.push(start.elapsed().as_secs_f64() * 1e3);
 
-    let start = Instant::now();
-    let mut state = opt.init(&params);
-    let mut params = params;
-    let mut losses = Tensor::zeros(&[num_models]);
-    for (images, labels) in &batches {
+        let start = Instant::now();
         let loss;
         (params, state, loss) = ensemble_step((params, state, images.clone(), labels.clone()));
         losses = &losses + &loss;
+        vmap_step_ms.push(start.elapsed().as_secs_f64() * 1e3);
     }
-    let vmap_epoch_ms = start.elapsed().as_secs_f64() * 1e3;
     let looped: Vec<StateDict> = members.into_iter().map(|(p, _)| p).collect();
     let mut worst = 0f32;
     for (name, stacked) in &params {
@@ -296,10 +310,21 @@ fn main() -> Result<()> {
         );
         worst = worst.max(d);
     }
+    let median = |mut t: Vec<f64>| {
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    };
+    let (loop_epoch_ms, vmap_epoch_ms) = (
+        loop_step_ms.iter().sum::<f64>(),
+        vmap_step_ms.iter().sum::<f64>(),
+    );
+    let (loop_ms, vmap_ms) = (median(loop_step_ms), median(vmap_step_ms));
     println!(
-        "epoch 1 trained both ways, same parameters (largest difference {worst:.1e}): loop \
-         over models: {loop_epoch_ms:.1} ms   vmap(step): {vmap_epoch_ms:.1} ms   ({:.1}x)",
-        loop_epoch_ms / vmap_epoch_ms
+        "epoch 1 trained both ways, same parameters (largest difference {worst:.1e}); one \
+         training step of all 10 models: loop over models: {loop_ms:.2} ms   vmap(step): \
+         {vmap_ms:.2} ms   ({:.1}x)   [median of {steps_per_epoch} steps; epoch {loop_epoch_ms:.0} \
+         ms vs {vmap_epoch_ms:.0} ms]",
+        loop_ms / vmap_ms
     );
 
     let evaluate = |params: &StateDict| -> (Vec<f32>, f32) {

@@ -222,17 +222,27 @@ fn assert_allclose(what: &str, a: &Tensor, b: &Tensor, rtol: f64, atol: f64) -> 
     max_diff
 }
 
-/// The median wall time of `RUNS` calls of `f`, in milliseconds, and the last result.
-fn time_ms<T>(mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut times = Vec::with_capacity(RUNS);
-    let mut out = None;
+/// Median wall times in milliseconds of `RUNS` calls of each of `fs`, and each one's last
+/// result. The calls alternate (one of each per round), so a change in the machine's load
+/// affects them alike.
+fn time_interleaved<T>(fs: &mut [&mut dyn FnMut() -> T]) -> Vec<(f64, T)> {
+    let mut times = vec![Vec::with_capacity(RUNS); fs.len()];
+    let mut outs: Vec<Option<T>> = fs.iter().map(|_| None).collect();
     for _ in 0..RUNS {
-        let start = Instant::now();
-        out = Some(f());
-        times.push(start.elapsed().as_secs_f64() * 1e3);
+        for ((f, t), out) in fs.iter_mut().zip(&mut times).zip(&mut outs) {
+            let start = Instant::now();
+            *out = Some(f());
+            t.push(start.elapsed().as_secs_f64() * 1e3);
+        }
     }
-    times.sort_by(f64::total_cmp);
-    (times[RUNS / 2], out.expect("RUNS > 0"))
+    times
+        .into_iter()
+        .zip(outs)
+        .map(|(mut t, out)| {
+            t.sort_by(f64::total_cmp);
+            (t[RUNS / 2], out.expect("runs > 0"))
+        })
+        .collect()
 }
 
 /// Timed calls per measurement.
@@ -261,13 +271,22 @@ fn main() -> Result<()> {
 
     // The tutorial's tolerance: allclose(atol=1e-5) with the default rtol=1e-5.
     let (rtol, atol) = (1e-5, 1e-5);
-    let (loop_ms, ntk_loop) =
-        time_ms(|| empirical_ntk_loop(fnet_single, &params, &x_test, &x_train));
-    let (jc_ms, ntk_jc) = time_ms(|| {
-        empirical_ntk_jacobian_contraction(fnet_single, &params, &x_test, &x_train, Compute::Full)
-    });
-    let (vps_ms, ntk_vps) =
-        time_ms(|| empirical_ntk_ntk_vps(fnet_single, &params, &x_test, &x_train, Compute::Full));
+    let mut timings = time_interleaved(&mut [
+        &mut || empirical_ntk_loop(fnet_single, &params, &x_test, &x_train),
+        &mut || {
+            empirical_ntk_jacobian_contraction(
+                fnet_single,
+                &params,
+                &x_test,
+                &x_train,
+                Compute::Full,
+            )
+        },
+        &mut || empirical_ntk_ntk_vps(fnet_single, &params, &x_test, &x_train, Compute::Full),
+    ])
+    .into_iter();
+    let mut next = || timings.next().expect("three timings");
+    let ((loop_ms, ntk_loop), (jc_ms, ntk_jc), (vps_ms, ntk_vps)) = (next(), next(), next());
     assert_eq!(ntk_jc.shape(), &[5, 20, 10, 10]);
     let d_jc = assert_allclose(
         "full NTK: Jacobian contraction vs loop",
@@ -314,11 +333,14 @@ fn main() -> Result<()> {
             (&ntk_loop * &eye).sum_dim(&[3], false),
         ),
     ] {
-        let (jc_part_ms, jc) = time_ms(|| {
-            empirical_ntk_jacobian_contraction(fnet_single, &params, &x_test, &x_train, compute)
-        });
-        let (vps_part_ms, vps) =
-            time_ms(|| empirical_ntk_ntk_vps(fnet_single, &params, &x_test, &x_train, compute));
+        let mut timings = time_interleaved(&mut [
+            &mut || {
+                empirical_ntk_jacobian_contraction(fnet_single, &params, &x_test, &x_train, compute)
+            },
+            &mut || empirical_ntk_ntk_vps(fnet_single, &params, &x_test, &x_train, compute),
+        ]);
+        let (vps_part_ms, vps) = timings.pop().expect("two timings");
+        let (jc_part_ms, jc) = timings.pop().expect("two timings");
         assert_eq!(jc.shape(), shape, "{compute:?}");
         let what = format!("{compute:?} of the NTK");
         assert_allclose(&format!("{what}: the two methods"), &jc, &vps, rtol, atol);

@@ -97,17 +97,27 @@ fn assert_allclose(what: &str, a: &Tensor, b: &Tensor, rtol: f64, atol: f64) -> 
     max_diff
 }
 
-/// The median wall time of `runs` calls of `f`, in milliseconds, and the last result.
-fn time_ms<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut times = Vec::with_capacity(runs);
-    let mut out = None;
+/// Median wall times in milliseconds of `runs` calls of each of `fs`, and each one's last
+/// result. The calls alternate (one of each per round), so a change in the machine's load
+/// affects them alike.
+fn time_interleaved<T>(runs: usize, fs: &mut [&mut dyn FnMut() -> T]) -> Vec<(f64, T)> {
+    let mut times = vec![Vec::with_capacity(runs); fs.len()];
+    let mut outs: Vec<Option<T>> = fs.iter().map(|_| None).collect();
     for _ in 0..runs {
-        let start = Instant::now();
-        out = Some(f());
-        times.push(start.elapsed().as_secs_f64() * 1e3);
+        for ((f, t), out) in fs.iter_mut().zip(&mut times).zip(&mut outs) {
+            let start = Instant::now();
+            *out = Some(f());
+            t.push(start.elapsed().as_secs_f64() * 1e3);
+        }
     }
-    times.sort_by(f64::total_cmp);
-    (times[runs / 2], out.expect("runs > 0"))
+    times
+        .into_iter()
+        .zip(outs)
+        .map(|(mut t, out)| {
+            t.sort_by(f64::total_cmp);
+            (t[runs / 2], out.expect("runs > 0"))
+        })
+        .collect()
 }
 
 fn main() -> Result<()> {
@@ -152,7 +162,7 @@ fn main() -> Result<()> {
             )
         })(params.clone())
     };
-    let compute_sample_grads = || -> StateDict {
+    let mut compute_sample_grads = || -> StateDict {
         let sample_grads: Vec<StateDict> = (0..batch_size as isize)
             .map(|i| compute_grad(&data.select(0, i), &targets.select(0, i)))
             .collect();
@@ -181,15 +191,19 @@ fn main() -> Result<()> {
     );
 
     let runs = 5;
-    let (naive_ms, per_sample_grads) = time_ms(runs, compute_sample_grads);
-    let (vmap_ms, ft_per_sample_grads): (f64, StateDict) = time_ms(runs, || {
-        ft_compute_sample_grad((
-            params.clone(),
-            buffers.clone(),
-            data.clone(),
-            targets.clone(),
-        ))
-    });
+    let mut timings = time_interleaved(
+        runs,
+        &mut [&mut compute_sample_grads, &mut || {
+            ft_compute_sample_grad((
+                params.clone(),
+                buffers.clone(),
+                data.clone(),
+                targets.clone(),
+            ))
+        }],
+    );
+    let (vmap_ms, ft_per_sample_grads) = timings.pop().expect("two timings");
+    let (naive_ms, per_sample_grads) = timings.pop().expect("two timings");
 
     // per_sample_grads["conv1.weight"] has one [32, 1, 3, 3] gradient per sample.
     assert_eq!(
