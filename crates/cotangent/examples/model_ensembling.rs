@@ -66,26 +66,8 @@ impl Module for SimpleMlp {
         let x = self.fc2.try_forward(&x)?.relu();
         self.fc3.try_forward(&x)
     }
-    fn children(&self) -> Vec<(String, &dyn Module)> {
-        vec![
-            ("fc1".into(), &self.fc1),
-            ("fc2".into(), &self.fc2),
-            ("fc3".into(), &self.fc3),
-        ]
-    }
-    fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
-        vec![
-            ("fc1".into(), &mut self.fc1),
-            ("fc2".into(), &mut self.fc2),
-            ("fc3".into(), &mut self.fc3),
-        ]
-    }
-    fn is_training(&self) -> bool {
-        self.training
-    }
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
+    cotangent::module_children!(fc1, fc2, fc3);
+    cotangent::module_training_flag!();
 }
 
 /// `torch.allclose(a, b, rtol, atol)`, panicking with the largest difference if it fails.

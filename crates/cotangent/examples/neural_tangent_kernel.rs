@@ -73,28 +73,8 @@ impl Module for Cnn {
         let x = self.conv3.try_forward(&x)?;
         self.fc.try_forward(&x.flatten(1, -1))
     }
-    fn children(&self) -> Vec<(String, &dyn Module)> {
-        vec![
-            ("conv1".into(), &self.conv1),
-            ("conv2".into(), &self.conv2),
-            ("conv3".into(), &self.conv3),
-            ("fc".into(), &self.fc),
-        ]
-    }
-    fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
-        vec![
-            ("conv1".into(), &mut self.conv1),
-            ("conv2".into(), &mut self.conv2),
-            ("conv3".into(), &mut self.conv3),
-            ("fc".into(), &mut self.fc),
-        ]
-    }
-    fn is_training(&self) -> bool {
-        self.training
-    }
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
+    cotangent::module_children!(conv1, conv2, conv3, fc);
+    cotangent::module_training_flag!();
 }
 
 /// What part of the kernel to compute, the tutorial's `compute=` argument.

@@ -62,28 +62,8 @@ impl Module for SimpleCnn {
         let x = self.fc2.try_forward(&x)?;
         Ok(x.log_softmax(1))
     }
-    fn children(&self) -> Vec<(String, &dyn Module)> {
-        vec![
-            ("conv1".into(), &self.conv1),
-            ("conv2".into(), &self.conv2),
-            ("fc1".into(), &self.fc1),
-            ("fc2".into(), &self.fc2),
-        ]
-    }
-    fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
-        vec![
-            ("conv1".into(), &mut self.conv1),
-            ("conv2".into(), &mut self.conv2),
-            ("fc1".into(), &mut self.fc1),
-            ("fc2".into(), &mut self.fc2),
-        ]
-    }
-    fn is_training(&self) -> bool {
-        self.training
-    }
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
+    cotangent::module_children!(conv1, conv2, fc1, fc2);
+    cotangent::module_training_flag!();
 }
 
 /// `torch.allclose(a, b, rtol, atol)`, panicking with the largest difference if it fails.

@@ -1336,24 +1336,8 @@ impl nn::Module for Tied {
     fn try_forward(&self, x: &Tensor) -> cotangent::Result<Tensor> {
         Ok(&(x + &self.foo) + &self.foo_tied)
     }
-    fn own_tensors(&self) -> Vec<(&'static str, nn::Kind, &Tensor)> {
-        vec![
-            ("foo", nn::Kind::Parameter, &self.foo),
-            ("foo_tied", nn::Kind::Parameter, &self.foo_tied),
-        ]
-    }
-    fn own_tensors_mut(&mut self) -> Vec<(&'static str, nn::Kind, &mut Tensor)> {
-        vec![
-            ("foo", nn::Kind::Parameter, &mut self.foo),
-            ("foo_tied", nn::Kind::Parameter, &mut self.foo_tied),
-        ]
-    }
-    fn is_training(&self) -> bool {
-        self.training
-    }
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
+    cotangent::module_tensors!(Parameter foo, Parameter foo_tied);
+    cotangent::module_training_flag!();
 }
 
 #[test]
@@ -1456,18 +1440,8 @@ impl nn::Module for TwoLayer {
     fn try_forward(&self, x: &Tensor) -> cotangent::Result<Tensor> {
         self.l2.try_forward(&self.l1.try_forward(x)?.relu())
     }
-    fn children(&self) -> Vec<(String, &dyn nn::Module)> {
-        vec![("l1".into(), &self.l1), ("l2".into(), &self.l2)]
-    }
-    fn children_mut(&mut self) -> Vec<(String, &mut dyn nn::Module)> {
-        vec![("l1".into(), &mut self.l1), ("l2".into(), &mut self.l2)]
-    }
-    fn is_training(&self) -> bool {
-        self.training
-    }
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
+    cotangent::module_children!(l1, l2);
+    cotangent::module_training_flag!();
 }
 
 #[test]

@@ -204,26 +204,8 @@ impl Module for TiedWithBuffer {
     fn try_forward(&self, x: &Tensor) -> cotangent::Result<Tensor> {
         Ok(&(x * &self.w) + &(&self.w_again * &self.count))
     }
-    fn own_tensors(&self) -> Vec<(&'static str, nn::Kind, &Tensor)> {
-        vec![
-            ("w", nn::Kind::Parameter, &self.w),
-            ("w_again", nn::Kind::Parameter, &self.w_again),
-            ("count", nn::Kind::Buffer, &self.count),
-        ]
-    }
-    fn own_tensors_mut(&mut self) -> Vec<(&'static str, nn::Kind, &mut Tensor)> {
-        vec![
-            ("w", nn::Kind::Parameter, &mut self.w),
-            ("w_again", nn::Kind::Parameter, &mut self.w_again),
-            ("count", nn::Kind::Buffer, &mut self.count),
-        ]
-    }
-    fn is_training(&self) -> bool {
-        self.training
-    }
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
+    cotangent::module_tensors!(Parameter w, Parameter w_again, Buffer count);
+    cotangent::module_training_flag!();
 }
 
 #[test]

@@ -143,6 +143,8 @@
 //! | `nn.MaxPool2d(2)`, `nn.Dropout(0.5)`, `nn.Flatten()`, `nn.LayerNorm([4])` | `nn::MaxPool2d::new(2)`, `nn::Dropout::new(0.5)`, `nn::Flatten::new()`, `nn::LayerNorm::new(&[4])` |
 //! | `nn.ReLU()`, `nn.Tanh()`, `nn.Sigmoid()`, `nn.GELU()` | `nn::ReLU::new()`, `nn::Tanh::new()`, `nn::Sigmoid::new()`, `nn::GELU::new()` |
 //! | `nn.Sequential(a, b, c)` | `nn::Sequential::new().push(a).push(b).push(c)` |
+//! | `class Net(nn.Module)` with `self.fc1 = nn.Linear(..)` and `forward` | a `#[derive(Clone)]` struct with the layers as fields and `impl Module` with `type_name`, `try_forward`, `cotangent::module_children!(fc1, ..)` and `cotangent::module_training_flag!()` |
+//! | `self.register_buffer("count", t)`, `nn.Parameter(t)` as attributes | `cotangent::module_tensors!(Buffer count, Parameter scale)` |
 //! | `model(x)` | `model.forward(&x)` (`try_forward` for a `Result`) |
 //! | `dict(model.named_parameters())`, `dict(model.named_buffers())`, `model.state_dict()` | `model.named_parameters()`, `model.named_buffers()`, `model.state_dict()` |
 //! | `model.train()`, `model.eval()`, `model.training` | `model.train()`, `model.eval()`, `model.is_training()` |

@@ -13,16 +13,24 @@ use crate::primitives::max_pool2d::try_max_pool2d;
 use crate::testing::{OpInfo, RefArray, TestRng};
 use crate::trace::Tensor;
 
-/// Implements the training flag accessors for a layer with a `training` field.
-macro_rules! training_flag {
-    () => {
-        fn is_training(&self) -> bool {
-            self.training
-        }
-        fn set_training(&mut self, training: bool) {
-            self.training = training;
-        }
-    };
+/// The tensors of a layer with a weight and an optional bias.
+fn weight_and_bias<'a>(
+    weight: &'a Tensor,
+    bias: &'a Option<Tensor>,
+) -> Vec<(&'static str, Kind, &'a Tensor)> {
+    let mut v = vec![("weight", Kind::Parameter, weight)];
+    v.extend(bias.iter().map(|b| ("bias", Kind::Parameter, b)));
+    v
+}
+
+/// [`weight_and_bias`], mutably.
+fn weight_and_bias_mut<'a>(
+    weight: &'a mut Tensor,
+    bias: &'a mut Option<Tensor>,
+) -> Vec<(&'static str, Kind, &'a mut Tensor)> {
+    let mut v = vec![("weight", Kind::Parameter, weight)];
+    v.extend(bias.iter_mut().map(|b| ("bias", Kind::Parameter, b)));
+    v
 }
 
 /// `torch.nn.Linear(in_features, out_features, bias=True)`: `y = x Wᵀ + b` over the last
@@ -96,20 +104,12 @@ impl Module for Linear {
         try_linear(x, &self.weight, self.bias.as_ref())
     }
     fn own_tensors(&self) -> Vec<(&'static str, Kind, &Tensor)> {
-        let mut v = vec![("weight", Kind::Parameter, &self.weight)];
-        if let Some(b) = &self.bias {
-            v.push(("bias", Kind::Parameter, b));
-        }
-        v
+        weight_and_bias(&self.weight, &self.bias)
     }
     fn own_tensors_mut(&mut self) -> Vec<(&'static str, Kind, &mut Tensor)> {
-        let mut v = vec![("weight", Kind::Parameter, &mut self.weight)];
-        if let Some(b) = &mut self.bias {
-            v.push(("bias", Kind::Parameter, b));
-        }
-        v
+        weight_and_bias_mut(&mut self.weight, &mut self.bias)
     }
-    training_flag!();
+    crate::module_training_flag!();
 }
 
 /// The hyper-parameters of [`Conv2d::with`], torch's keyword arguments with its defaults.
@@ -261,20 +261,12 @@ impl Module for Conv2d {
         )
     }
     fn own_tensors(&self) -> Vec<(&'static str, Kind, &Tensor)> {
-        let mut v = vec![("weight", Kind::Parameter, &self.weight)];
-        if let Some(b) = &self.bias {
-            v.push(("bias", Kind::Parameter, b));
-        }
-        v
+        weight_and_bias(&self.weight, &self.bias)
     }
     fn own_tensors_mut(&mut self) -> Vec<(&'static str, Kind, &mut Tensor)> {
-        let mut v = vec![("weight", Kind::Parameter, &mut self.weight)];
-        if let Some(b) = &mut self.bias {
-            v.push(("bias", Kind::Parameter, b));
-        }
-        v
+        weight_and_bias_mut(&mut self.weight, &mut self.bias)
     }
-    training_flag!();
+    crate::module_training_flag!();
 }
 
 /// `torch.nn.MaxPool2d(kernel_size, stride=kernel_size, padding=0)`.
@@ -344,7 +336,7 @@ impl Module for MaxPool2d {
             false,
         )
     }
-    training_flag!();
+    crate::module_training_flag!();
 }
 
 /// `torch.nn.Dropout(p=0.5)`: active in training mode only (see [`crate::dropout`]).
@@ -387,7 +379,7 @@ impl Module for Dropout {
     fn try_forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(dropout(x, self.p, self.training))
     }
-    training_flag!();
+    crate::module_training_flag!();
 }
 
 /// `torch.nn.Flatten(start_dim=1, end_dim=-1)`.
@@ -450,7 +442,7 @@ impl Module for Flatten {
         }
         Ok(x.flatten(self.start_dim, self.end_dim))
     }
-    training_flag!();
+    crate::module_training_flag!();
 }
 
 /// `torch.nn.LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True)`; weight starts
@@ -534,7 +526,7 @@ impl Module for LayerNorm {
             .filter_map(|(n, t)| t.as_mut().map(|t| (n, Kind::Parameter, t)))
             .collect()
     }
-    training_flag!();
+    crate::module_training_flag!();
 }
 
 /// Declares a parameter-free elementwise activation layer.
@@ -567,7 +559,7 @@ macro_rules! activation {
                 let f: fn(&Tensor) -> Tensor = $f;
                 Ok(f(x))
             }
-            training_flag!();
+            crate::module_training_flag!();
         }
     };
 }
@@ -671,7 +663,7 @@ impl Module for Sequential {
             .map(|(i, l)| (i.to_string(), l.as_mut()))
             .collect()
     }
-    training_flag!();
+    crate::module_training_flag!();
 }
 
 fn py_bool(b: bool) -> &'static str {

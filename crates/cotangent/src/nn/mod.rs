@@ -62,7 +62,10 @@ pub enum Kind {
 /// A model or a layer: a forward function plus named tensors and submodules.
 ///
 /// Implement the required methods for a new layer; the provided ones (names, state dicts,
-/// train/eval) walk the module tree. A module's forward takes one tensor and returns one,
+/// train/eval) walk the module tree. The macros [`module_children!`](crate::module_children),
+/// [`module_tensors!`](crate::module_tensors) and
+/// [`module_training_flag!`](crate::module_training_flag) write the accessor methods for
+/// plain fields, which is what torch's `__init__` attribute assignments amount to. A module's forward takes one tensor and returns one,
 /// like `nn.Sequential`'s members; for other signatures, use [`reparametrize`] and call any
 /// method of the returned module.
 ///
@@ -236,6 +239,93 @@ pub trait Module: CloneModule + Send + Sync + 'static {
             *t = new;
         });
     }
+}
+
+/// Implements [`Module::is_training`] and [`Module::set_training`] inside an
+/// `impl Module` block, on a `training: bool` field (or the field named).
+///
+/// ```
+/// # use cotangent::nn::{Linear, Module};
+/// # use cotangent::{Result, Tensor};
+/// #[derive(Clone)]
+/// struct Mlp { fc1: Linear, fc2: Linear, training: bool }
+///
+/// impl Module for Mlp {
+///     fn type_name(&self) -> &'static str { "Mlp" }
+///     fn try_forward(&self, x: &Tensor) -> Result<Tensor> {
+///         self.fc2.try_forward(&self.fc1.try_forward(x)?.relu())
+///     }
+///     cotangent::module_children!(fc1, fc2);
+///     cotangent::module_training_flag!();
+/// }
+///
+/// let m = Mlp { fc1: Linear::new(2, 4), fc2: Linear::new(4, 1), training: true };
+/// assert_eq!(m.named_parameters().len(), 4);
+/// assert!(m.named_parameters().contains_key("fc2.bias"));
+/// ```
+#[macro_export]
+macro_rules! module_training_flag {
+    () => {
+        $crate::module_training_flag!(training);
+    };
+    ($field:ident) => {
+        fn is_training(&self) -> bool {
+            self.$field
+        }
+        fn set_training(&mut self, training: bool) {
+            self.$field = training;
+        }
+    };
+}
+
+/// Implements [`Module::children`] and [`Module::children_mut`] inside an `impl Module`
+/// block, for fields that are modules, named after the fields (torch's attribute names).
+/// See [`module_training_flag!`](crate::module_training_flag) for an example.
+#[macro_export]
+macro_rules! module_children {
+    ($($field:ident),* $(,)?) => {
+        fn children(&self) -> Vec<(String, &dyn $crate::nn::Module)> {
+            vec![$((stringify!($field).to_string(), &self.$field as &dyn $crate::nn::Module)),*]
+        }
+        fn children_mut(&mut self) -> Vec<(String, &mut dyn $crate::nn::Module)> {
+            vec![$((
+                stringify!($field).to_string(),
+                &mut self.$field as &mut dyn $crate::nn::Module
+            )),*]
+        }
+    };
+}
+
+/// Implements [`Module::own_tensors`] and [`Module::own_tensors_mut`] inside an
+/// `impl Module` block for `Tensor` fields, each marked `Parameter` or `Buffer`:
+/// `module_tensors!(Parameter scale, Buffer running_mean)`.
+///
+/// ```
+/// # use cotangent::nn::Module;
+/// # use cotangent::{Result, Tensor};
+/// #[derive(Clone)]
+/// struct Scale { scale: Tensor, count: Tensor, training: bool }
+///
+/// impl Module for Scale {
+///     fn type_name(&self) -> &'static str { "Scale" }
+///     fn try_forward(&self, x: &Tensor) -> Result<Tensor> { Ok(x * &self.scale) }
+///     cotangent::module_tensors!(Parameter scale, Buffer count);
+///     cotangent::module_training_flag!();
+/// }
+///
+/// let m = Scale { scale: Tensor::scalar(2.0f32), count: Tensor::scalar(0i64), training: true };
+/// assert_eq!(m.named_buffers().len(), 1);
+/// ```
+#[macro_export]
+macro_rules! module_tensors {
+    ($($kind:ident $field:ident),* $(,)?) => {
+        fn own_tensors(&self) -> Vec<(&'static str, $crate::nn::Kind, &$crate::Tensor)> {
+            vec![$((stringify!($field), $crate::nn::Kind::$kind, &self.$field)),*]
+        }
+        fn own_tensors_mut(&mut self) -> Vec<(&'static str, $crate::nn::Kind, &mut $crate::Tensor)> {
+            vec![$((stringify!($field), $crate::nn::Kind::$kind, &mut self.$field)),*]
+        }
+    };
 }
 
 /// Cloning of boxed modules (implemented for every `Module + Clone`), so a [`Sequential`]
