@@ -5,6 +5,7 @@ pub mod array;
 pub mod datasets;
 pub mod doc;
 pub mod error;
+pub mod nn;
 pub mod ops;
 pub mod primitives;
 pub mod privacy;
@@ -25,6 +26,7 @@ pub use ops::elementwise::{
 };
 pub use ops::linalg::{bmm, dot, linear, matmul, mm, mv, outer, tensordot};
 pub use ops::losses::{cross_entropy, mse_loss, nll_loss};
+pub use ops::nn::{dropout, layer_norm};
 pub use ops::one_hot::one_hot;
 pub use ops::reductions::{all, any, log_softmax, logsumexp, max_dim, mean, min_dim, softmax, var};
 pub use ops::shape::{chunk, flip, hstack, repeat, split, split_with_sizes, stack, vstack};

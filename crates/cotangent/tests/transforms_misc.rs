@@ -159,3 +159,21 @@ fn bernoulli_with_a_batched_probability() {
         &["same randomness with a batched tensor input"],
     );
 }
+
+#[test]
+fn bernoulli_of_a_constant_probability_is_seen_by_vmap() {
+    // The probability is built inside the function from no batched input (as dropout builds
+    // its keep mask), so the draw has only constant inputs; vmap must still apply its
+    // randomness flag, as torch's does.
+    let f = |x: Tensor| &x * &Tensor::full(&[200], 0.5, cotangent::DType::F32).bernoulli();
+    let x = Tensor::ones(&[4, 200]);
+    assert_panics_with(|| drop(vmap(f)(x.clone())), &["randomness error mode"]);
+    let rows = |t: &Tensor| -> Vec<Vec<f32>> { (0..4).map(|i| t.select(0, i).to_vec()).collect() };
+    let different = vmap_with(
+        f,
+        VmapOpts::new().randomness(cotangent::Randomness::Different),
+    )(x.clone());
+    assert!(rows(&different).windows(2).all(|w| w[0] != w[1]));
+    let same = vmap_with(f, VmapOpts::new().randomness(cotangent::Randomness::Same))(x);
+    assert!(rows(&same).windows(2).all(|w| w[0] == w[1]));
+}

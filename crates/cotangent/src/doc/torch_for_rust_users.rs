@@ -130,6 +130,32 @@
 //! | `x.detach()` inside a transform, `jax.lax.stop_gradient` | `x.detach()`, `stop_gradient(&x)` |
 //! | a model's parameters as a dict | a `#[derive(Tree)]` struct, or `BTreeMap<String, Tensor>` |
 //!
+//! ## Models (torch.nn, torch.func.functional_call)
+//!
+//! Modules are values in [`crate::nn`]; their parameters and buffers are a
+//! `BTreeMap<String, Tensor>` with torch's state-dict names. Import the trait with
+//! `use cotangent::nn::Module` for the methods.
+//!
+//! | torch | cotangent |
+//! |---|---|
+//! | `nn.Linear(3, 2)`, `nn.Linear(3, 2, bias=False)` | `nn::Linear::new(3, 2)`, `nn::Linear::with_bias(3, 2, false)` |
+//! | `nn.Conv2d(1, 32, 3)`, `nn.Conv2d(1, 32, 3, padding=1)` | `nn::Conv2d::new(1, 32, 3)`, `nn::Conv2d::with(1, 32, [3, 3], Conv2dArgs { padding: [1, 1], ..Default::default() })` |
+//! | `nn.MaxPool2d(2)`, `nn.Dropout(0.5)`, `nn.Flatten()`, `nn.LayerNorm([4])` | `nn::MaxPool2d::new(2)`, `nn::Dropout::new(0.5)`, `nn::Flatten::new()`, `nn::LayerNorm::new(&[4])` |
+//! | `nn.ReLU()`, `nn.Tanh()`, `nn.Sigmoid()`, `nn.GELU()` | `nn::ReLU::new()`, `nn::Tanh::new()`, `nn::Sigmoid::new()`, `nn::GELU::new()` |
+//! | `nn.Sequential(a, b, c)` | `nn::Sequential::new().push(a).push(b).push(c)` |
+//! | `class Net(nn.Module)` with `self.fc1 = nn.Linear(..)` and `forward` | a `#[derive(Clone)]` struct with the layers as fields and `impl Module` with `type_name`, `try_forward`, `cotangent::module_children!(fc1, ..)` and `cotangent::module_training_flag!()` |
+//! | `self.register_buffer("count", t)`, `nn.Parameter(t)` as attributes | `cotangent::module_tensors!(Buffer count, Parameter scale)` |
+//! | `model(x)` | `model.forward(&x)` (`try_forward` for a `Result`) |
+//! | `dict(model.named_parameters())`, `dict(model.named_buffers())`, `model.state_dict()` | `model.named_parameters()`, `model.named_buffers()`, `model.state_dict()` |
+//! | `model.train()`, `model.eval()`, `model.training` | `model.train()`, `model.eval()`, `model.is_training()` |
+//! | `model.load_state_dict(d, strict)`, `model.to(torch.float64)` | `model.load_state_dict(&d, strict)?`, `model.to_dtype(DType::F64)` |
+//! | `F.layer_norm`, `F.dropout(x, p, training)` | `layer_norm(&x, &shape, w, b, eps)`, `dropout(&x, p, training)` |
+//! | `functional_call(model, params, (x,))` | `nn::functional_call(&model, &params, &x)` |
+//! | `functional_call(model, (params, buffers), (x,))` | `nn::functional_call(&model, (&params, &buffers), &x)` |
+//! | `functional_call(..., strict=True, tie_weights=False)` | `nn::functional_call_with(&model, &params, &x, CallOpts::new().strict(true).tie_weights(false))` |
+//! | `stack_module_state(models)` | `nn::stack_module_state(&models)` |
+//! | `torch.optim.SGD(params, lr, momentum)`, `Adam(params, lr)` | `nn::optim::Sgd::new(lr).momentum(m)`, `nn::optim::Adam::new(lr)`; `let (params, state) = opt.step(&params, &grads, &state)` |
+//!
 //! ## Errors
 //!
 //! Misuse panics with torch's message, prefixed with the op's name

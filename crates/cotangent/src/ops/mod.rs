@@ -6,6 +6,7 @@ pub mod creation;
 pub mod elementwise;
 pub mod linalg;
 pub mod losses;
+pub mod nn;
 pub mod one_hot;
 pub mod operators;
 pub mod reductions;
@@ -23,5 +24,6 @@ pub fn op_table() -> Vec<OpInfo> {
     table.extend(shape::op_info());
     table.extend(one_hot::op_info());
     table.extend(losses::op_info());
+    table.extend(nn::op_info());
     table
 }

@@ -17,7 +17,7 @@ use crate::array::backend::{self, Distribution};
 use crate::array::{Array, DType, Dims};
 use crate::error::{Error, Result};
 use crate::testing::{OpInfo, RefArray};
-use crate::trace::{Tensor, bind};
+use crate::trace::{Tensor, bind_random};
 
 /// What a [`Random`] primitive draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -216,7 +216,7 @@ fn draw(kind: RandomKind, shape: &[usize], dtype: DType, inputs: &[&Tensor]) -> 
     let key = backend::reserve_random(kind.distribution(), dtype, n)
         // The shape rule rejects this pair with the user-facing message.
         .unwrap_or(RngState { seed: 0, offset: 0 });
-    bind(
+    bind_random(
         Random {
             kind,
             shape: shape.into(),

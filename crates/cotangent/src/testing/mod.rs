@@ -310,6 +310,7 @@ impl OpInfo {
 pub fn op_table() -> Vec<OpInfo> {
     let mut table = crate::primitives::op_table();
     table.extend(crate::ops::op_table());
+    table.extend(crate::nn::op_info());
     table
 }
 

@@ -23,10 +23,17 @@ pub(crate) trait Interpreter {
     /// Apply `prim` to `inputs`, at least one of which is a tracer of the frame at `level`.
     fn process(&self, level: usize, id: u64, prim: &dyn DynPrimitive, inputs: &[&Tensor])
     -> Tensor;
-    /// Apply a primitive with no tensor inputs (random draws) while this frame is the
-    /// innermost one that can see it. Only `vmap` does anything but evaluate it below.
-    fn process_nullary(&self, level: usize, id: u64, prim: &dyn DynPrimitive) -> Option<Tensor> {
-        let _ = (level, id, prim);
+    /// Apply a random draw whose inputs are all constants (none, or a concrete probability)
+    /// while this frame is the innermost one that can see it. Only `vmap` does anything but
+    /// evaluate it below.
+    fn process_nullary(
+        &self,
+        level: usize,
+        id: u64,
+        prim: &dyn DynPrimitive,
+        constants: &[&Tensor],
+    ) -> Option<Tensor> {
+        let _ = (level, id, prim, constants);
         None
     }
 }

@@ -125,6 +125,19 @@ impl Tensor {
             .and_then(|t| t.payload.as_any().downcast_ref())
     }
 
+    /// `true` if both handles are the same tensor: clones of one value (torch's `a is b`
+    /// for tensors). Equal values in different buffers are not the same; `nn` uses this to
+    /// find tied weights.
+    pub fn is_same(&self, other: &Tensor) -> bool {
+        match (&self.repr, &other.repr) {
+            (Repr::Concrete(a), Repr::Concrete(b)) => {
+                a.shares_buffer_with(b) && a.layout() == b.layout() && a.dtype() == b.dtype()
+            }
+            (Repr::Tracer(a), Repr::Tracer(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
     /// `true` for a concrete tensor (not a tracer of any transform).
     pub fn is_concrete(&self) -> bool {
         matches!(self.repr, Repr::Concrete(_))
@@ -247,19 +260,33 @@ pub(crate) fn bind_dyn(prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Result<Te
             let _ceiling = frame::lower_ceiling(tr.level);
             Ok(interp.process(tr.level, tr.frame_id, prim, inputs))
         }
-        None if inputs.is_empty() => {
-            // A nullary primitive (a random draw): the innermost visible frame that wants it
-            // (vmap's randomness) takes it; otherwise it is evaluated directly.
-            for (level, id, interp) in frame::visible_frames() {
-                let _ceiling = frame::lower_ceiling(level);
-                if let Some(out) = interp.process_nullary(level, id, prim) {
-                    return Ok(out);
-                }
-            }
-            eval_concrete(prim, inputs)
-        }
+        None if inputs.is_empty() => draw_in_frames(prim, inputs),
         None => eval_concrete(prim, inputs),
     }
+}
+
+/// A random draw whose inputs are all constants: the innermost visible frame that wants it
+/// (vmap's randomness) takes it; otherwise it is evaluated directly.
+fn draw_in_frames(prim: &dyn DynPrimitive, constants: &[&Tensor]) -> Result<Tensor> {
+    for (level, id, interp) in frame::visible_frames() {
+        let _ceiling = frame::lower_ceiling(level);
+        if let Some(out) = interp.process_nullary(level, id, prim, constants) {
+            return Ok(out);
+        }
+    }
+    eval_concrete(prim, constants)
+}
+
+/// [`bind`] for random draws: a draw from constant inputs (`bernoulli` of a concrete
+/// probability) is still seen by `vmap`, which must refuse it, share it or draw per
+/// example, as torch's randomness flag says; other primitives of constants just run.
+pub(crate) fn bind_random<P: Primitive + Clone>(prim: P, inputs: &[&Tensor]) -> Tensor {
+    let result = if inputs.iter().all(|t| t.is_concrete()) && !frame::no_frames() {
+        draw_in_frames(&prim, inputs)
+    } else {
+        try_bind(prim, inputs)
+    };
+    result.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Run the shape rule on logical shapes, so errors under transforms read as in eager mode.

@@ -125,7 +125,13 @@ impl Interpreter for VmapInterpreter {
         box_batched(level, id, out, axis)
     }
 
-    fn process_nullary(&self, level: usize, id: u64, prim: &dyn DynPrimitive) -> Option<Tensor> {
+    fn process_nullary(
+        &self,
+        level: usize,
+        id: u64,
+        prim: &dyn DynPrimitive,
+        constants: &[&Tensor],
+    ) -> Option<Tensor> {
         match self.randomness {
             Randomness::Error => panic!(
                 "{}",
@@ -140,7 +146,8 @@ impl Interpreter for VmapInterpreter {
             Randomness::Different => {
                 let _guard =
                     RandomnessGuard(CURRENT_RANDOMNESS.with(|c| c.replace(self.randomness)));
-                let (out, axis) = prim.vmap(&[], &[], self.size);
+                let inputs: Vec<Tensor> = constants.iter().map(|&t| t.clone()).collect();
+                let (out, axis) = prim.vmap(&inputs, &vec![None; inputs.len()], self.size);
                 Some(box_batched(level, id, out, axis))
             }
         }
