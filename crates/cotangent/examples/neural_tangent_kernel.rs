@@ -33,7 +33,6 @@
 //!
 //! Run with `cargo run --release --example neural_tangent_kernel`.
 
-
 use cotangent::datasets::load_digits_default;
 use cotangent::nn::{self, Conv2d, Linear, Module, StateDict};
 use cotangent::{

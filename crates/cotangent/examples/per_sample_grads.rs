@@ -20,7 +20,6 @@
 //!
 //! Run with `cargo run --release --example per_sample_grads`.
 
-
 use cotangent::datasets::load_digits_default;
 use cotangent::nn::{self, Conv2d, Linear, Module, StateDict};
 use cotangent::{Result, Tensor, UNMAPPED, VmapOpts, grad, manual_seed, nll_loss, vmap_with};
