@@ -40,31 +40,13 @@ fn predict((weight, bias, x): (Tensor, Tensor, Tensor)) -> Tensor {
     linear(&x, &weight, Some(&bias)).tanh()
 }
 
-/// Panics with the largest difference unless `|a - b| <= atol + rtol * |b|` everywhere.
-fn assert_close(what: &str, a: &Tensor, b: &Tensor, rtol: f64, atol: f64) {
-    assert_eq!(a.shape(), b.shape(), "{what}: shapes differ");
-    if !a.allclose(b, rtol, atol) {
-        let worst = (a - b).abs().max().item::<f32>();
-        panic!("{what}: results differ (max |a - b| = {worst:e}, rtol {rtol:e}, atol {atol:e})");
-    }
-}
+#[path = "common/check.rs"]
+mod check;
+use check::{assert_close, time_ms};
 
 /// `torch.allclose`'s defaults.
 fn assert_allclose(what: &str, a: &Tensor, b: &Tensor) {
     assert_close(what, a, b, 1e-5, 1e-8);
-}
-
-/// Runs `f` once to warm up, then `reps` times; returns the last result and the median in ms.
-fn time_ms<R>(reps: usize, mut f: impl FnMut() -> R) -> (R, f64) {
-    let mut out = f();
-    let mut times = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        let start = Instant::now();
-        out = f();
-        times.push(start.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    (out, times[reps / 2])
 }
 
 /// `naive: 12.3 ms   transform: 1.2 ms   (10.2x)`

@@ -45,34 +45,16 @@ use cotangent::nn::optim::Adam;
 use cotangent::nn::{self, Module};
 use cotangent::{DType, Tensor, grad, grad_and_value, jacrev, manual_seed, mse_loss, stack, vmap};
 
+#[path = "common/check.rs"]
+mod check;
+use check::{assert_close, time_ms};
+
 type Params = BTreeMap<String, Tensor>;
 
 const SIGMA: f64 = 1.0;
 const EPSILON: f64 = 1.0;
 const ATOMS: usize = 16;
 const CONFIGURATIONS: usize = 64;
-
-/// Runs `f` once to warm up, then `reps` times; returns the last result and the median in ms.
-fn time_ms<R>(reps: usize, mut f: impl FnMut() -> R) -> (R, f64) {
-    let mut out = f();
-    let mut times = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        let start = Instant::now();
-        out = f();
-        times.push(start.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    (out, times[reps / 2])
-}
-
-/// Panics with the largest difference unless `|a - b| <= atol + rtol * |b|` everywhere.
-fn assert_close(what: &str, a: &Tensor, b: &Tensor, rtol: f64, atol: f64) {
-    assert_eq!(a.shape(), b.shape(), "{what}: shapes differ");
-    if !a.allclose(b, rtol, atol) {
-        let worst = (a - b).abs().max().to_dtype(DType::F64).item::<f64>();
-        panic!("{what}: results differ (max |a - b| = {worst:e}, rtol {rtol:e}, atol {atol:e})");
-    }
-}
 
 fn main() {
     manual_seed(0);

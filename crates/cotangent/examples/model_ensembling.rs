@@ -36,6 +36,10 @@ use cotangent::{
     Result, Tensor, UNMAPPED, VmapOpts, cross_entropy, grad_and_value, manual_seed, vmap, vmap_with,
 };
 
+#[path = "common/check.rs"]
+mod check;
+use check::{assert_close, time_interleaved};
+
 /// The tutorial's `SimpleMLP` for flattened 8x8 digits.
 #[derive(Clone)]
 struct SimpleMlp {
@@ -68,40 +72,6 @@ impl Module for SimpleMlp {
     }
     cotangent::module_children!(fc1, fc2, fc3);
     cotangent::module_training_flag!();
-}
-
-/// `torch.allclose(a, b, rtol, atol)`, panicking with the largest difference if it fails.
-fn assert_allclose(what: &str, a: &Tensor, b: &Tensor, rtol: f64, atol: f64) -> f32 {
-    assert_eq!(a.shape(), b.shape(), "{what}: shapes differ");
-    let max_diff = (a - b).abs().max().item::<f32>();
-    assert!(
-        a.allclose(b, rtol, atol),
-        "{what}: not allclose(rtol={rtol}, atol={atol}); largest difference {max_diff:e}"
-    );
-    max_diff
-}
-
-/// Median wall times in milliseconds of `runs` calls of each of `fs`, and each one's last
-/// result. The calls alternate (one of each per round), so a change in the machine's load
-/// affects them alike.
-fn time_interleaved<T>(runs: usize, fs: &mut [&mut dyn FnMut() -> T]) -> Vec<(f64, T)> {
-    let mut times = vec![Vec::with_capacity(runs); fs.len()];
-    let mut outs: Vec<Option<T>> = fs.iter().map(|_| None).collect();
-    for _ in 0..runs {
-        for ((f, t), out) in fs.iter_mut().zip(&mut times).zip(&mut outs) {
-            let start = Instant::now();
-            *out = Some(f());
-            t.push(start.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    times
-        .into_iter()
-        .zip(outs)
-        .map(|(mut t, out)| {
-            t.sort_by(f64::total_cmp);
-            (t[runs / 2], out.expect("runs > 0"))
-        })
-        .collect()
 }
 
 /// Arguments of the vmapped training step: stacked parameters, optimiser state, and one
@@ -176,14 +146,14 @@ fn main() -> Result<()> {
     let mut next = || timings.next().expect("four timings");
     let ((loop1_ms, predictions1_loop), (vmap1_ms, predictions1_vmap)) = (next(), next());
     let ((loop2_ms, predictions2_loop), (vmap2_ms, predictions2_vmap)) = (next(), next());
-    let d1 = assert_allclose(
+    let d1 = assert_close(
         "option 1 (different minibatches): vmap vs loop",
         &predictions1_vmap,
         &predictions1_loop,
         1e-5,
         1e-3,
     );
-    let d2 = assert_allclose(
+    let d2 = assert_close(
         "option 2 (same minibatch): vmap vs loop",
         &predictions2_vmap,
         &predictions2_loop,
@@ -280,10 +250,10 @@ fn main() -> Result<()> {
         vmap_step_ms.push(start.elapsed().as_secs_f64() * 1e3);
     }
     let looped: Vec<StateDict> = members.into_iter().map(|(p, _)| p).collect();
-    let mut worst = 0f32;
+    let mut worst = 0f64;
     for (name, stacked) in &params {
         let column: Vec<&Tensor> = looped.iter().map(|p| &p[name]).collect();
-        let d = assert_allclose(
+        let d = assert_close(
             &format!("{name} after one epoch: vmapped training step vs loop over models"),
             stacked,
             &cotangent::stack(&column, 0),

@@ -33,13 +33,15 @@
 //!
 //! Run with `cargo run --release --example neural_tangent_kernel`.
 
-use std::time::Instant;
-
 use cotangent::datasets::load_digits_default;
 use cotangent::nn::{self, Conv2d, Linear, Module, StateDict};
 use cotangent::{
     Result, Tensor, UNMAPPED, VmapOpts, jacrev, jvp, manual_seed, tensordot, vjp, vmap, vmap_with,
 };
+
+#[path = "common/check.rs"]
+mod check;
+use check::{assert_close, time_interleaved};
 
 /// The tutorial's CNN for 1x8x8 inputs: 8 -> 6 -> 4 -> 2 through three 3x3 convolutions.
 #[derive(Clone)]
@@ -191,40 +193,6 @@ fn empirical_ntk_loop(
     cotangent::stack(&rows, 0)
 }
 
-/// `torch.allclose(a, b, rtol, atol)`, panicking with the largest difference if it fails.
-fn assert_allclose(what: &str, a: &Tensor, b: &Tensor, rtol: f64, atol: f64) -> f32 {
-    assert_eq!(a.shape(), b.shape(), "{what}: shapes differ");
-    let max_diff = (a - b).abs().max().item::<f32>();
-    assert!(
-        a.allclose(b, rtol, atol),
-        "{what}: not allclose(rtol={rtol}, atol={atol}); largest difference {max_diff:e}"
-    );
-    max_diff
-}
-
-/// Median wall times in milliseconds of `RUNS` calls of each of `fs`, and each one's last
-/// result. The calls alternate (one of each per round), so a change in the machine's load
-/// affects them alike.
-fn time_interleaved<T>(fs: &mut [&mut dyn FnMut() -> T]) -> Vec<(f64, T)> {
-    let mut times = vec![Vec::with_capacity(RUNS); fs.len()];
-    let mut outs: Vec<Option<T>> = fs.iter().map(|_| None).collect();
-    for _ in 0..RUNS {
-        for ((f, t), out) in fs.iter_mut().zip(&mut times).zip(&mut outs) {
-            let start = Instant::now();
-            *out = Some(f());
-            t.push(start.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    times
-        .into_iter()
-        .zip(outs)
-        .map(|(mut t, out)| {
-            t.sort_by(f64::total_cmp);
-            (t[RUNS / 2], out.expect("runs > 0"))
-        })
-        .collect()
-}
-
 /// Timed calls per measurement.
 const RUNS: usize = 5;
 
@@ -251,31 +219,34 @@ fn main() -> Result<()> {
 
     // The tutorial's tolerance: allclose(atol=1e-5) with the default rtol=1e-5.
     let (rtol, atol) = (1e-5, 1e-5);
-    let mut timings = time_interleaved(&mut [
-        &mut || empirical_ntk_loop(fnet_single, &params, &x_test, &x_train),
-        &mut || {
-            empirical_ntk_jacobian_contraction(
-                fnet_single,
-                &params,
-                &x_test,
-                &x_train,
-                Compute::Full,
-            )
-        },
-        &mut || empirical_ntk_ntk_vps(fnet_single, &params, &x_test, &x_train, Compute::Full),
-    ])
+    let mut timings = time_interleaved(
+        RUNS,
+        &mut [
+            &mut || empirical_ntk_loop(fnet_single, &params, &x_test, &x_train),
+            &mut || {
+                empirical_ntk_jacobian_contraction(
+                    fnet_single,
+                    &params,
+                    &x_test,
+                    &x_train,
+                    Compute::Full,
+                )
+            },
+            &mut || empirical_ntk_ntk_vps(fnet_single, &params, &x_test, &x_train, Compute::Full),
+        ],
+    )
     .into_iter();
     let mut next = || timings.next().expect("three timings");
     let ((loop_ms, ntk_loop), (jc_ms, ntk_jc), (vps_ms, ntk_vps)) = (next(), next(), next());
     assert_eq!(ntk_jc.shape(), &[5, 20, 10, 10]);
-    let d_jc = assert_allclose(
+    let d_jc = assert_close(
         "full NTK: Jacobian contraction vs loop",
         &ntk_jc,
         &ntk_loop,
         rtol,
         atol,
     );
-    let d_vps = assert_allclose(
+    let d_vps = assert_close(
         "full NTK: NTK-vector products vs Jacobian contraction",
         &ntk_vps,
         &ntk_jc,
@@ -286,7 +257,7 @@ fn main() -> Result<()> {
     let ntk_swapped =
         empirical_ntk_jacobian_contraction(fnet_single, &params, &x_train, &x_test, Compute::Full);
     assert_eq!(ntk_swapped.shape(), &[20, 5, 10, 10]);
-    assert_allclose(
+    assert_close(
         "NTK symmetry: Θ(x_train, x_test) vs Θ(x_test, x_train)ᵀ",
         &ntk_swapped,
         &ntk_jc.permute(&[1, 0, 3, 2]),
@@ -313,18 +284,27 @@ fn main() -> Result<()> {
             (&ntk_loop * &eye).sum_dim(&[3], false),
         ),
     ] {
-        let mut timings = time_interleaved(&mut [
-            &mut || {
-                empirical_ntk_jacobian_contraction(fnet_single, &params, &x_test, &x_train, compute)
-            },
-            &mut || empirical_ntk_ntk_vps(fnet_single, &params, &x_test, &x_train, compute),
-        ]);
+        let mut timings = time_interleaved(
+            RUNS,
+            &mut [
+                &mut || {
+                    empirical_ntk_jacobian_contraction(
+                        fnet_single,
+                        &params,
+                        &x_test,
+                        &x_train,
+                        compute,
+                    )
+                },
+                &mut || empirical_ntk_ntk_vps(fnet_single, &params, &x_test, &x_train, compute),
+            ],
+        );
         let (vps_part_ms, vps) = timings.pop().expect("two timings");
         let (jc_part_ms, jc) = timings.pop().expect("two timings");
         assert_eq!(jc.shape(), shape, "{compute:?}");
         let what = format!("{compute:?} of the NTK");
-        assert_allclose(&format!("{what}: the two methods"), &jc, &vps, rtol, atol);
-        assert_allclose(
+        assert_close(&format!("{what}: the two methods"), &jc, &vps, rtol, atol);
+        assert_close(
             &format!("{what} vs the full loop's"),
             &jc,
             &of_full,

@@ -20,11 +20,13 @@
 //!
 //! Run with `cargo run --release --example per_sample_grads`.
 
-use std::time::Instant;
-
 use cotangent::datasets::load_digits_default;
 use cotangent::nn::{self, Conv2d, Linear, Module, StateDict};
 use cotangent::{Result, Tensor, UNMAPPED, VmapOpts, grad, manual_seed, nll_loss, vmap_with};
+
+#[path = "common/check.rs"]
+mod check;
+use check::{assert_close, time_interleaved};
 
 /// The tutorial's `SimpleCNN` for 1x8x8 inputs: two 3x3 convolutions (8 -> 6 -> 4), a 2x2
 /// max-pool (4 -> 2), then two linear layers; the output is log-probabilities.
@@ -64,40 +66,6 @@ impl Module for SimpleCnn {
     }
     cotangent::module_children!(conv1, conv2, fc1, fc2);
     cotangent::module_training_flag!();
-}
-
-/// `torch.allclose(a, b, rtol, atol)`, panicking with the largest difference if it fails.
-fn assert_allclose(what: &str, a: &Tensor, b: &Tensor, rtol: f64, atol: f64) -> f32 {
-    assert_eq!(a.shape(), b.shape(), "{what}: shapes differ");
-    let max_diff = (a - b).abs().max().item::<f32>();
-    assert!(
-        a.allclose(b, rtol, atol),
-        "{what}: not allclose(rtol={rtol}, atol={atol}); largest difference {max_diff:e}"
-    );
-    max_diff
-}
-
-/// Median wall times in milliseconds of `runs` calls of each of `fs`, and each one's last
-/// result. The calls alternate (one of each per round), so a change in the machine's load
-/// affects them alike.
-fn time_interleaved<T>(runs: usize, fs: &mut [&mut dyn FnMut() -> T]) -> Vec<(f64, T)> {
-    let mut times = vec![Vec::with_capacity(runs); fs.len()];
-    let mut outs: Vec<Option<T>> = fs.iter().map(|_| None).collect();
-    for _ in 0..runs {
-        for ((f, t), out) in fs.iter_mut().zip(&mut times).zip(&mut outs) {
-            let start = Instant::now();
-            *out = Some(f());
-            t.push(start.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    times
-        .into_iter()
-        .zip(outs)
-        .map(|(mut t, out)| {
-            t.sort_by(f64::total_cmp);
-            (t[runs / 2], out.expect("runs > 0"))
-        })
-        .collect()
 }
 
 fn main() -> Result<()> {
@@ -190,7 +158,7 @@ fn main() -> Result<()> {
         per_sample_grads["conv1.weight"].shape(),
         &[batch_size, 32, 1, 3, 3]
     );
-    let mut worst = 0f32;
+    let mut worst = 0f64;
     for (name, param) in &params {
         let mut expected_shape = vec![batch_size];
         expected_shape.extend_from_slice(param.shape());
@@ -199,7 +167,7 @@ fn main() -> Result<()> {
             &expected_shape[..],
             "{name}"
         );
-        let diff = assert_allclose(
+        let diff = assert_close(
             &format!("per-sample gradient of {name}, loop vs vmap(grad)"),
             &per_sample_grads[name],
             &ft_per_sample_grads[name],
@@ -208,7 +176,7 @@ fn main() -> Result<()> {
         );
         worst = worst.max(diff);
         // (added) The batch gradient is the mean of the per-sample gradients.
-        assert_allclose(
+        assert_close(
             &format!("mean of per-sample gradients of {name} vs batch gradient"),
             &ft_per_sample_grads[name].mean_dim(&[0], false),
             &batch_grad[name],
