@@ -53,12 +53,15 @@
 //! `-- --epochs N` (default 40; more epochs spend more privacy) and `-- --seed S` (default
 //! 0; the model's initialisation, the sampling, the noise and the train/test split).
 
+#[path = "common/check.rs"]
+mod check;
 #[path = "common/plot.rs"]
 mod plot;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
+use check::{assert_close, time_interleaved};
 use cotangent::datasets::{Digits, load_digits_default};
 use cotangent::nn::optim::Sgd;
 use cotangent::nn::{self, Conv2d, Conv2dArgs, Linear, Module, StateDict};
@@ -221,29 +224,6 @@ fn per_example_norms(g: &StateDict) -> Tensor {
         .sqrt()
 }
 
-/// Median wall times in milliseconds of `runs` calls of each of `fs`, and each one's last
-/// result. The calls alternate (one of each per round), so a change in the machine's load
-/// affects them alike.
-fn time_interleaved<T>(runs: usize, fs: &mut [&mut dyn FnMut() -> T]) -> Vec<(f64, T)> {
-    let mut times = vec![Vec::with_capacity(runs); fs.len()];
-    let mut outs: Vec<Option<T>> = fs.iter().map(|_| None).collect();
-    for _ in 0..runs {
-        for ((f, t), out) in fs.iter_mut().zip(&mut times).zip(&mut outs) {
-            let start = Instant::now();
-            *out = Some(f());
-            t.push(start.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    times
-        .into_iter()
-        .zip(outs)
-        .map(|(mut t, out)| {
-            t.sort_by(f64::total_cmp);
-            (t[runs / 2], out.expect("runs > 0"))
-        })
-        .collect()
-}
-
 /// Naive loop versus `vmap` on one batch of 256 training digits: same clipped sum, timings.
 fn compare_naive_and_vmap(model: &DigitsCnn, params: &StateDict, train: &Digits) {
     let batch = train.subset(&(0..EXPECTED_BATCH as usize).collect::<Vec<_>>());
@@ -257,17 +237,10 @@ fn compare_naive_and_vmap(model: &DigitsCnn, params: &StateDict, train: &Digits)
     );
     let (vmap_ms, (vmapped, vmapped_loss)) = timings.pop().expect("two timings");
     let (naive_ms, (looped, looped_loss)) = timings.pop().expect("two timings");
-    let mut worst = 0f32;
+    let mut worst = 0f64;
     for (name, a) in &looped {
-        let b = &vmapped[name];
-        assert_eq!(a.shape(), b.shape(), "{name}: shapes differ");
-        let diff = (a - b).abs().max().item::<f32>();
-        assert!(
-            a.allclose(b, 1e-4, 1e-5),
-            "clipped gradient sum of {name}, loop vs vmap: not allclose(rtol=1e-4, atol=1e-5); \
-             largest difference {diff:e}"
-        );
-        worst = worst.max(diff);
+        let what = format!("clipped gradient sum of {name}, loop vs vmap");
+        worst = worst.max(assert_close(&what, a, &vmapped[name], 1e-4, 1e-5));
     }
     assert!(
         (looped_loss - vmapped_loss).abs() <= 1e-4 * looped_loss.abs(),
