@@ -177,3 +177,22 @@ fn bernoulli_of_a_constant_probability_is_seen_by_vmap() {
     let same = vmap_with(f, VmapOpts::new().randomness(cotangent::Randomness::Same))(x);
     assert!(rows(&same).windows(2).all(|w| w[0] == w[1]));
 }
+
+#[test]
+fn per_sample_conv_weight_grads_of_an_empty_batch() {
+    // Both conv operands batched (the weight gradient under vmap) with a batch of zero
+    // elements: the batch cannot be folded into groups, the result is simply empty.
+    let f = |(w, x): (Tensor, Tensor)| {
+        cotangent::conv2d(&x.unsqueeze(0), &w, None, [1, 1], [0, 0], [1, 1], 1)
+            .tanh()
+            .sum()
+    };
+    let per_sample = |n: usize| -> Tensor {
+        vmap_with(grad(f), VmapOpts::new().in_dims((UNMAPPED, 0)))((
+            Tensor::ones(&[2, 1, 3, 3]),
+            Tensor::ones(&[n, 1, 8, 8]),
+        ))
+    };
+    assert_eq!(per_sample(2).shape(), &[2, 2, 1, 3, 3]);
+    assert_eq!(per_sample(0).shape(), &[0, 2, 1, 3, 3]);
+}

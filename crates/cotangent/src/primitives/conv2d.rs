@@ -187,6 +187,17 @@ impl Primitive for Conv2d {
                 let w = batch_at_front(&inputs[1], axes[1], size);
                 let xs = x.shape().to_vec();
                 let ws = w.shape().to_vec();
+                if size == 0 {
+                    // No groups to fold: the shape of one element's output, with no elements.
+                    let one = conv(
+                        &Tensor::zeros_dtype(&xs[1..], x.dtype()),
+                        &Tensor::zeros_dtype(&ws[1..], w.dtype()),
+                        p,
+                    );
+                    let o = one.shape();
+                    let empty = Tensor::zeros_dtype(&[o[0], 0, o[1], o[2], o[3]], one.dtype());
+                    return (empty, Some(1));
+                }
                 let x = reshape_to(&x.transpose(0, 1), &[xs[1], size * xs[2], xs[3], xs[4]]);
                 let w = reshape_to(&w, &[size * ws[1], ws[2], ws[3], ws[4]]);
                 let params = Conv2dParams {
