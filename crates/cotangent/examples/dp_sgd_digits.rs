@@ -170,8 +170,7 @@ fn per_sample_clipped(
 
 /// The sums over a batch of the clipped per-sample gradients and of the losses, with
 /// transforms: [`per_sample_clipped`], then sums over the batch dim. An empty batch (Poisson
-/// sampling can draw one) sums to zeros without a `vmap` over nothing, which conv2d's
-/// batching rule does not take yet (it builds a grouped conv with `groups = 0`).
+/// sampling can draw one) sums to zeros without running the model at all.
 fn clipped_grad_sum(model: &DigitsCnn, params: &StateDict, batch: &Digits) -> (StateDict, f64) {
     if batch.is_empty() {
         return (zeros_like(params), 0.0);
