@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark of cotangent's eager tensor core against PyTorch on the CPU.
+"""Side-by-side benchmark of cotangent against PyTorch (torch.func) on the CPU.
 
 Runs the same workloads in both libraries in one go and prints a table of medians, ratios
 and targets:
@@ -12,6 +12,33 @@ and targets:
   grad_sin_sum_5  grad(lambda x: x.sin().sum())(x),      target: cotangent <= 3 us absolute
                   5-element f32 (reverse-mode overhead;
                   torch side: torch.func.grad)
+  per_sample_grads_cnn    per-sample gradients of all parameters     target: report the ratio
+                          of the per_sample_grads example's CNN
+                          (conv 1->32 3x3, relu, conv 32->64 3x3,
+                          relu, max_pool2d 2, flatten, linear
+                          256->128, relu, linear 128->10,
+                          log_softmax; nll_loss) over a [64, 1, 8, 8]
+                          batch: vmap(grad(compute_loss),
+                          in_dims=(None, None, 0, 0)) over
+                          functional_call, as in PyTorch's
+                          "Per-sample-gradients" tutorial
+  ensemble_mlp_10         forward pass of 10 MLPs 64-128-128-10      target: report the ratio
+                          (stack_module_state) on one shared [64, 64]
+                          minibatch: vmap(fmodel, in_dims=(0, 0,
+                          None)), as in the "Model ensembling" tutorial
+                          (torch's stacked params require grad, as
+                          stack_module_state returns them)
+  ensemble_train_step_10  gradient of a training step of the same    target: report the ratio
+                          ensemble: vmap(grad(loss), in_dims=(0, 0,
+                          None, None)) of the cross-entropy on [64, 64]
+                          inputs and [64] labels, w.r.t. the stacked
+                          params (no optimiser update)
+
+The three model workloads take parameters, inputs and labels from the same 64-bit LCG on
+both sides (reimplemented here; see `lcg_bits`), so both libraries compute on identical
+numbers; the bench binary reports every output's shape and the sum of |output| over all
+elements, and the script compares them with torch's (shapes exactly, the sum to a relative
+1e-4). A mismatch is shown in the result column and makes the script exit non-zero.
 
 plus the buffer-pool experiment: the cotangent side runs twice, as separate processes, with
 the pool on and with COTANGENT_POOL=0 (the variable is read once per process).
@@ -43,6 +70,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -61,7 +89,17 @@ BUDGET_S = 2.0
 SAMPLE_TARGET_S = 2e-3
 WARMUP_S = 0.2
 
-WORKLOADS = ["matmul_1024", "add_4M", "sum_16M", "transpose_4096", "add_5", "grad_sin_sum_5"]
+WORKLOADS = [
+    "matmul_1024",
+    "add_4M",
+    "sum_16M",
+    "transpose_4096",
+    "add_5",
+    "grad_sin_sum_5",
+    "per_sample_grads_cnn",
+    "ensemble_mlp_10",
+    "ensemble_train_step_10",
+]
 # Workloads also timed in JAX when it is installed.
 JAX_WORKLOADS = ["grad_sin_sum_5"]
 
@@ -69,6 +107,7 @@ JAX_WORKLOADS = ["grad_sin_sum_5"]
 #   "speed": cotangent GFLOP/s / torch GFLOP/s must be >= bound
 #   "time":  cotangent time / torch time must be <= bound
 #   "abs":   cotangent time must be <= bound seconds
+#   "report": no target; the time ratio is reported (and the outputs cross-checked)
 TARGETS = {
     "matmul_1024": ("speed", 0.85, "GFLOP/s >= 0.85x torch"),
     "add_4M": ("time", 1.2, "time <= 1.2x torch"),
@@ -76,7 +115,12 @@ TARGETS = {
     "transpose_4096": ("time", 1.5, "time <= 1.5x torch"),
     "add_5": ("abs", 0.5e-6, "<= 0.5 us"),
     "grad_sin_sum_5": ("abs", 3e-6, "<= 3 us"),
+    "per_sample_grads_cnn": ("report", None, "report"),
+    "ensemble_mlp_10": ("report", None, "report"),
+    "ensemble_train_step_10": ("report", None, "report"),
 }
+# Relative tolerance of the cross-check of the model workloads' sum of |output|.
+CHECK_RTOL = 1e-4
 
 
 def measure(f) -> dict:
@@ -103,10 +147,114 @@ def values(shape, seed):
     return torch.rand(shape, generator=g, dtype=torch.float32) * 2 - 1
 
 
+LCG_A, LCG_C, LCG_MASK = 6364136223846793005, 1442695040888963407, (1 << 64) - 1
+
+
+def lcg_bits(n: int, seed: int) -> list[int]:
+    """The bench binary's `lcg`: the 24 high bits of a 64-bit LCG's states after `seed`."""
+    s = (seed * LCG_A + LCG_C) & LCG_MASK
+    out = []
+    for _ in range(n):
+        s = (s * LCG_A + LCG_C) & LCG_MASK
+        out.append(s >> 40)
+    return out
+
+
+def lcg_values(shape, seed: int) -> torch.Tensor:
+    """The bench binary's `values`: in [-1, 1), multiples of 2^-23, so exact in f32."""
+    bits = lcg_bits(math.prod(shape), seed)
+    return torch.tensor([b / 2**24 * 2 - 1 for b in bits], dtype=torch.float32).reshape(shape)
+
+
+def lcg_labels(n: int, seed: int) -> torch.Tensor:
+    """The bench binary's `labels`: class indices in 0..10, int64."""
+    return torch.tensor([b % 10 for b in lcg_bits(n, seed)], dtype=torch.int64)
+
+
+def lcg_params(params: dict, lead: int, seed: int) -> dict:
+    """The bench binary's `lcg_params`: the k-th name in sorted order gets
+    `lcg_values(seed + k) / sqrt(fan_in)` (f32 product), `fan_in` that of the layer's weight,
+    skipping `lead` stacked leading dims."""
+    out = {}
+    for k, name in enumerate(sorted(params)):
+        layer = name.rsplit(".", 1)[0]
+        fan_in = math.prod(params[layer + ".weight"].shape[lead + 1 :])
+        scale = torch.tensor(1.0 / math.sqrt(fan_in), dtype=torch.float32)
+        out[name] = lcg_values(tuple(params[name].shape), seed + k) * scale
+    return out
+
+
+def output_check(tensors) -> dict:
+    """Shapes (in order) and the sum of |x| over all elements, as the bench binary reports."""
+    tensors = list(tensors)
+    return {
+        "shapes": [list(t.shape) for t in tensors],
+        "abs_sum": sum(t.detach().double().abs().sum().item() for t in tensors),
+    }
+
+
+class SimpleCNN(torch.nn.Module):
+    """The per_sample_grads example's CNN (the tutorial's SimpleCNN for 1x8x8 inputs, with
+    log_softmax output)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = torch.nn.Conv2d(32, 64, 3, 1)
+        self.fc1 = torch.nn.Linear(2 * 2 * 64, 128)
+        self.fc2 = torch.nn.Linear(128, 10)
+
+    def forward(self, x):
+        F = torch.nn.functional
+        x = F.relu(self.conv1(x))
+        x = F.relu(self.conv2(x))
+        x = F.max_pool2d(x, 2)
+        x = torch.flatten(x, 1)
+        x = F.relu(self.fc1(x))
+        x = self.fc2(x)
+        return F.log_softmax(x, dim=1)
+
+
+class SimpleMLP(torch.nn.Module):
+    """The model_ensembling example's MLP (the tutorial's SimpleMLP for 64 inputs)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(64, 128)
+        self.fc2 = torch.nn.Linear(128, 128)
+        self.fc3 = torch.nn.Linear(128, 10)
+
+    def forward(self, x):
+        F = torch.nn.functional
+        x = x.flatten(1)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        return self.fc3(x)
+
+
+def ensemble_10():
+    """The tutorial's setup: 10 models, stack_module_state, a copy of one model on 'meta' as
+    the structure; the stacked tensors are then overwritten in place with the LCG values (so
+    they stay what stack_module_state returns: leaves that require grad)."""
+    from torch.func import stack_module_state
+
+    models = [SimpleMLP() for _ in range(10)]
+    params, buffers = stack_module_state(models)
+    with torch.no_grad():
+        for name, value in lcg_params(params, 1, 200).items():
+            params[name].copy_(value)
+    import copy
+
+    base_model = copy.deepcopy(models[0]).to("meta")
+    return base_model, params, buffers
+
+
 def torch_results(wanted: list[str]) -> dict[str, dict]:
     out = {}
 
-    def record(name, stats, flops=None, nbytes=None):
+    def record(name, stats, flops=None, nbytes=None, check=None):
+        if check is not None:
+            stats["check"] = check
         stats.update(
             lib="torch",
             workload=name,
@@ -141,6 +289,58 @@ def torch_results(wanted: list[str]) -> dict[str, dict]:
         g = torch.func.grad(lambda x: x.sin().sum())
         torch.testing.assert_close(g(x), x.cos())
         record("grad_sin_sum_5", measure(lambda: g(x)))
+    if "per_sample_grads_cnn" in wanted:
+        from torch.func import functional_call, grad, vmap
+
+        batch_size = 64
+        model = SimpleCNN()
+        params = lcg_params({k: v.detach() for k, v in model.named_parameters()}, 0, 100)
+        buffers = {k: v.detach() for k, v in model.named_buffers()}
+        data = lcg_values((batch_size, 1, 8, 8), 10)
+        targets = lcg_labels(batch_size, 11)
+
+        def compute_loss(params, buffers, sample, target):
+            batch = sample.unsqueeze(0)
+            targets = target.unsqueeze(0)
+            predictions = functional_call(model, (params, buffers), (batch,))
+            return torch.nn.functional.nll_loss(predictions, targets)
+
+        ft_compute_sample_grad = vmap(grad(compute_loss), in_dims=(None, None, 0, 0))
+        grads = ft_compute_sample_grad(params, buffers, data, targets)
+        for name, p in params.items():
+            assert grads[name].shape == (batch_size, *p.shape), name
+        check = output_check(grads[k] for k in sorted(grads))
+        stats = measure(lambda: ft_compute_sample_grad(params, buffers, data, targets))
+        record("per_sample_grads_cnn", stats, check=check)
+    if "ensemble_mlp_10" in wanted:
+        from torch.func import functional_call, vmap
+
+        base_model, params, buffers = ensemble_10()
+        minibatch = lcg_values((64, 64), 20)
+
+        def fmodel(params, buffers, x):
+            return functional_call(base_model, (params, buffers), (x,))
+
+        vmap_same = vmap(fmodel, in_dims=(0, 0, None))
+        predictions = vmap_same(params, buffers, minibatch)
+        assert predictions.shape == (10, 64, 10)
+        check = output_check([predictions])
+        record("ensemble_mlp_10", measure(lambda: vmap_same(params, buffers, minibatch)), check=check)
+    if "ensemble_train_step_10" in wanted:
+        from torch.func import functional_call, grad, vmap
+
+        base_model, params, buffers = ensemble_10()
+        x, y = lcg_values((64, 64), 20), lcg_labels(64, 21)
+
+        def loss(params, buffers, x, y):
+            return torch.nn.functional.cross_entropy(functional_call(base_model, (params, buffers), (x,)), y)
+
+        step = vmap(grad(loss), in_dims=(0, 0, None, None))
+        grads = step(params, buffers, x, y)
+        for name, p in params.items():
+            assert grads[name].shape == p.shape, name
+        check = output_check(grads[k] for k in sorted(grads))
+        record("ensemble_train_step_10", measure(lambda: step(params, buffers, x, y)), check=check)
     return out
 
 
@@ -278,10 +478,32 @@ def rate(r: dict) -> str:
     return ""
 
 
+def compare_checks(name: str, cot: dict, tor: dict) -> str | None:
+    """None if the outputs' shapes and sums of |x| agree (or there is nothing to compare),
+    else a message saying how they differ."""
+    c, t = cot.get("check"), tor.get("check")
+    if c is None and t is None:
+        return None
+    if c is None or t is None:
+        return f"{name}: only one side reported an output check"
+    if c["shapes"] != t["shapes"]:
+        return f"{name}: output shapes differ: cotangent {c['shapes']}, torch {t['shapes']}"
+    rel = abs(c["abs_sum"] - t["abs_sum"]) / max(abs(t["abs_sum"]), 1e-30)
+    if rel > CHECK_RTOL:
+        return (
+            f"{name}: sum of |output| differs: cotangent {c['abs_sum']:.9g}, torch {t['abs_sum']:.9g} "
+            f"(relative {rel:.1e} > {CHECK_RTOL:.0e})"
+        )
+    return None
+
+
 def verdict(name: str, cot: dict, tor: dict) -> tuple[str, str, str]:
-    """(ratio shown, target text, PASS/FAIL)."""
+    """(ratio shown, target text, PASS/FAIL, or for "report" workloads whether the outputs
+    agree)."""
     kind, bound, text = TARGETS[name]
     c, t = cot["median_s"], tor["median_s"]
+    if kind == "report":
+        return f"{c / t:.2f}x time", text, "outputs differ" if compare_checks(name, cot, tor) else "same output"
     if kind == "speed":
         r = t / c
         return f"{r:.2f}x speed", text, "PASS" if r >= bound else "FAIL"
@@ -373,6 +595,20 @@ def main() -> None:
     print()
     print(table(rows))
 
+    mismatches = []
+    for name in wanted:
+        if name in cot and name in tor and tor[name].get("check"):
+            problem = compare_checks(name, cot[name], tor[name])
+            if problem:
+                mismatches.append(problem)
+            else:
+                c, t = cot[name]["check"], tor[name]["check"]
+                rel = abs(c["abs_sum"] - t["abs_sum"]) / max(abs(t["abs_sum"]), 1e-30)
+                print(
+                    f"output check {name}: {len(c['shapes'])} output tensors, same shapes; "
+                    f"sum |x| cotangent {c['abs_sum']:.7g}, torch {t['abs_sum']:.7g} (relative {rel:.1e})"
+                )
+
     if jx:
         jrow = [["workload", "cotangent", "torch.func", "jax (jit)", "cotangent / jax"]]
         for name in wanted:
@@ -413,6 +649,8 @@ def main() -> None:
         args.json_out.write_text(
             json.dumps({"cotangent": cot, "cotangent_pool_off": cot_nopool, "torch": tor, "jax": jx}, indent=2)
         )
+    if mismatches:
+        sys.exit("the two libraries computed different outputs:\n" + "\n".join(mismatches))
 
 
 if __name__ == "__main__":

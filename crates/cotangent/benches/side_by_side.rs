@@ -16,14 +16,22 @@
 //! Threads: rayon's default pool (one thread per core). `COTANGENT_POOL=0` disables the
 //! buffer pool (read once per process); the value in force is reported as `"pool"`.
 //!
+//! The model-level workloads (`per_sample_grads_cnn`, `ensemble_mlp_10`,
+//! `ensemble_train_step_10`) take their parameters, inputs and labels from the same LCG as
+//! the Python side reimplements, so both libraries compute on identical numbers; their JSON
+//! line carries `"check":{"shapes":[...],"abs_sum":...}` (every output tensor's shape, in
+//! key order, and the sum of the absolute values of all output elements), which the script
+//! compares with torch's.
+//!
 //! Usage: `cargo bench -p cotangent --bench side_by_side [-- WORKLOAD...]`, where the
 //! optional names pick a subset (`matmul_1024 add_4M sum_16M transpose_4096 add_5
-//! grad_sin_sum_5`).
+//! grad_sin_sum_5 per_sample_grads_cnn ensemble_mlp_10 ensemble_train_step_10`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use cotangent::{Tensor, grad};
+use cotangent::nn::{self, Conv2d, Linear, Module, StateDict};
+use cotangent::{Result, Tensor, UNMAPPED, VmapOpts, cross_entropy, grad, nll_loss, vmap_with};
 
 /// Minimum number of timed samples.
 const MIN_SAMPLES: usize = 15;
@@ -81,19 +89,32 @@ fn measure(mut f: impl FnMut()) -> Stats {
     }
 }
 
-/// Deterministic values in [-1, 1) (a 64-bit LCG; no dependency on a random crate).
+/// The 24 high bits of a 64-bit LCG's states after `seed` (no dependency on a random crate;
+/// `bench/compare_torch.py` reimplements it, so both sides can use the same numbers).
+fn lcg(seed: u64) -> impl Iterator<Item = u64> {
+    let step = |s: u64| {
+        s.wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407)
+    };
+    let mut s = step(seed);
+    std::iter::repeat_with(move || {
+        s = step(s);
+        s >> 40
+    })
+}
+
+/// Deterministic values in [-1, 1), exact in f32 (multiples of 2^-23).
 fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
+    lcg(seed)
+        .take(n)
+        .map(|b| (b as f32 / (1u64 << 24) as f32) * 2.0 - 1.0)
         .collect()
+}
+
+/// `n` deterministic class labels in 0..10 (i64, as `nll_loss` wants).
+fn labels(n: usize, seed: u64) -> Tensor {
+    let v: Vec<i64> = lcg(seed).take(n).map(|b| (b % 10) as i64).collect();
+    Tensor::from_vec(v, &[n]).expect("length matches")
 }
 
 fn tensor(shape: &[usize], seed: u64) -> Tensor {
@@ -102,10 +123,22 @@ fn tensor(shape: &[usize], seed: u64) -> Tensor {
 
 /// Print one result line.
 fn report(workload: &str, s: &Stats, gflops: Option<f64>, bytes: Option<f64>, pool: bool) {
+    report_with(workload, s, gflops, bytes, pool, "");
+}
+
+/// Print one result line with `extra` (`,"key":value...` or empty) appended to the object.
+fn report_with(
+    workload: &str,
+    s: &Stats,
+    gflops: Option<f64>,
+    bytes: Option<f64>,
+    pool: bool,
+    extra: &str,
+) {
     let opt = |v: Option<f64>| v.map_or("null".to_string(), |v| format!("{v:.4}"));
     println!(
         "{{\"lib\":\"cotangent\",\"workload\":\"{workload}\",\"median_s\":{:.9e},\"iters\":{},\
-         \"samples\":{},\"gflops\":{},\"gbps\":{},\"pool\":{pool},\"threads\":{}}}",
+         \"samples\":{},\"gflops\":{},\"gbps\":{},\"pool\":{pool},\"threads\":{}{extra}}}",
         s.median_s,
         s.iters,
         s.samples,
@@ -210,6 +243,296 @@ fn grad_sin_sum_5(pool: bool) {
     report("grad_sin_sum_5", &s, None, None, pool);
 }
 
+/// The per_sample_grads example's `SimpleCnn` (PyTorch's "Per-sample-gradients" tutorial's
+/// `SimpleCNN` for 1x8x8 inputs): conv 1->32 3x3, relu, conv 32->64 3x3, relu, 2x2 max-pool,
+/// flatten, linear 256->128, relu, linear 128->10, log_softmax.
+#[derive(Clone)]
+struct SimpleCnn {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    fc1: Linear,
+    fc2: Linear,
+    training: bool,
+}
+
+impl SimpleCnn {
+    fn new() -> SimpleCnn {
+        SimpleCnn {
+            conv1: Conv2d::new(1, 32, 3),
+            conv2: Conv2d::new(32, 64, 3),
+            fc1: Linear::new(2 * 2 * 64, 128),
+            fc2: Linear::new(128, 10),
+            training: true,
+        }
+    }
+}
+
+impl Module for SimpleCnn {
+    fn type_name(&self) -> &'static str {
+        "SimpleCNN"
+    }
+    fn try_forward(&self, x: &Tensor) -> Result<Tensor> {
+        let x = self.conv1.try_forward(x)?.relu();
+        let x = self.conv2.try_forward(&x)?.relu();
+        let x = cotangent::max_pool2d(&x, [2, 2], None, [0, 0], [1, 1], false);
+        let x = x.flatten(1, -1);
+        let x = self.fc1.try_forward(&x)?.relu();
+        let x = self.fc2.try_forward(&x)?;
+        Ok(x.log_softmax(1))
+    }
+    cotangent::module_children!(conv1, conv2, fc1, fc2);
+    cotangent::module_training_flag!();
+}
+
+/// The model_ensembling example's `SimpleMlp` (PyTorch's "Model ensembling" tutorial's
+/// `SimpleMLP` for 64 inputs): 64 -> 128 -> 128 -> 10 with ReLU.
+#[derive(Clone)]
+struct SimpleMlp {
+    fc1: Linear,
+    fc2: Linear,
+    fc3: Linear,
+    training: bool,
+}
+
+impl SimpleMlp {
+    fn new() -> SimpleMlp {
+        SimpleMlp {
+            fc1: Linear::new(64, 128),
+            fc2: Linear::new(128, 128),
+            fc3: Linear::new(128, 10),
+            training: true,
+        }
+    }
+}
+
+impl Module for SimpleMlp {
+    fn type_name(&self) -> &'static str {
+        "SimpleMLP"
+    }
+    fn try_forward(&self, x: &Tensor) -> Result<Tensor> {
+        let x = x.flatten(1, -1);
+        let x = self.fc1.try_forward(&x)?.relu();
+        let x = self.fc2.try_forward(&x)?.relu();
+        self.fc3.try_forward(&x)
+    }
+    cotangent::module_children!(fc1, fc2, fc3);
+    cotangent::module_training_flag!();
+}
+
+/// New values for `params` (same keys and shapes), identical to the Python side's: the k-th
+/// key in sorted order gets `values(seed + k) / sqrt(fan_in)` (torch's default init range),
+/// where `fan_in` is that layer's weight's fan-in, skipping `lead` stacked leading dims.
+fn lcg_params(params: &StateDict, lead: usize, seed: u64) -> StateDict {
+    params
+        .iter()
+        .enumerate()
+        .map(|(k, (name, p))| {
+            let layer = name.rsplit_once('.').map_or("", |(layer, _)| layer);
+            let weight = &params[&format!("{layer}.weight")];
+            let fan_in: usize = weight.shape()[lead + 1..].iter().product();
+            let scale = (1.0 / (fan_in as f64).sqrt()) as f32;
+            let data: Vec<f32> = values(p.shape().iter().product(), seed + k as u64)
+                .into_iter()
+                .map(|v| v * scale)
+                .collect();
+            let t = Tensor::from_vec(data, p.shape()).expect("length matches");
+            (name.clone(), t)
+        })
+        .collect()
+}
+
+/// The `"check"` field for cross-checking with torch: each output's shape (in order) and the
+/// sum of the absolute values of all output elements.
+fn output_check<'a>(outputs: impl IntoIterator<Item = &'a Tensor>) -> String {
+    let (mut shapes, mut abs_sum) = (Vec::new(), 0f64);
+    for t in outputs {
+        shapes.push(format!("{:?}", t.shape()));
+        abs_sum += t
+            .to_vec::<f32>()
+            .iter()
+            .map(|v| v.abs() as f64)
+            .sum::<f64>();
+    }
+    format!(
+        ",\"check\":{{\"shapes\":[{}],\"abs_sum\":{abs_sum:.9e}}}",
+        shapes.join(",")
+    )
+}
+
+/// Panic unless two parameter dicts agree (same keys, `allclose(rtol, atol)`).
+fn check_dicts(what: &str, got: &StateDict, want: &StateDict, rtol: f64, atol: f64) {
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "{what}"
+    );
+    for (name, g) in got {
+        assert!(
+            g.allclose(&want[name], rtol, atol),
+            "{what}: {name} differs"
+        );
+    }
+}
+
+/// Per-sample gradients of all parameters of the per_sample_grads example's CNN over a
+/// [64, 1, 8, 8] batch, as PyTorch's tutorial computes them:
+/// `vmap(grad(compute_loss), in_dims=(None, None, 0, 0))` over `functional_call`.
+fn per_sample_grads_cnn(pool: bool) {
+    let batch_size = 64;
+    let model = SimpleCnn::new();
+    let params = lcg_params(&model.named_parameters(), 0, 100);
+    let buffers = model.named_buffers();
+    let data = tensor(&[batch_size, 1, 8, 8], 10);
+    let targets = labels(batch_size, 11);
+
+    type Args = (StateDict, StateDict, Tensor, Tensor);
+    let compute_loss = |(params, buffers, sample, target): Args| {
+        let batch = sample.unsqueeze(0);
+        let targets = target.unsqueeze(0);
+        let predictions = nn::functional_call(&model, (&params, &buffers), &batch);
+        nll_loss(&predictions, &targets)
+    };
+    let ft_compute_sample_grad = vmap_with(
+        grad(compute_loss),
+        VmapOpts::new().in_dims((UNMAPPED, UNMAPPED, 0, 0)),
+    );
+    let call = |p: &StateDict, b: &StateDict, x: &Tensor, y: &Tensor| {
+        ft_compute_sample_grad((p.clone(), b.clone(), x.clone(), y.clone()))
+    };
+
+    let grads = call(&params, &buffers, &data, &targets);
+    for (name, p) in &params {
+        let mut want = vec![batch_size];
+        want.extend_from_slice(p.shape());
+        assert_eq!(
+            grads[name].shape(),
+            &want[..],
+            "per-sample gradient of {name}"
+        );
+    }
+    for i in [0, batch_size as isize - 1] {
+        let single = grad(compute_loss)((
+            params.clone(),
+            buffers.clone(),
+            data.select(0, i),
+            targets.select(0, i),
+        ));
+        let row: StateDict = grads
+            .iter()
+            .map(|(k, g)| (k.clone(), g.select(0, i)))
+            .collect();
+        check_dicts(
+            &format!("per-sample gradient {i}: vmap(grad) vs grad"),
+            &row,
+            &single,
+            1e-4,
+            1e-6,
+        );
+    }
+    let check = output_check(grads.values());
+    let s = measure(|| {
+        black_box(call(
+            black_box(&params),
+            &buffers,
+            black_box(&data),
+            &targets,
+        ));
+    });
+    report_with("per_sample_grads_cnn", &s, None, None, pool, &check);
+}
+
+/// The model_ensembling example's 10 MLPs, stacked with `stack_module_state` and given the
+/// deterministic values; returns a copy of one model (the structure) and the stacked dicts.
+fn ensemble_10() -> (SimpleMlp, StateDict, StateDict) {
+    let models: Vec<SimpleMlp> = (0..10).map(|_| SimpleMlp::new()).collect();
+    let (params, buffers) = nn::stack_module_state(&models);
+    assert!(params.values().all(|p| p.shape()[0] == 10));
+    (models[0].clone(), lcg_params(&params, 1, 200), buffers)
+}
+
+/// Member `i` of stacked dicts.
+fn member(stacked: &StateDict, i: isize) -> StateDict {
+    stacked
+        .iter()
+        .map(|(k, v)| (k.clone(), v.select(0, i)))
+        .collect()
+}
+
+/// The forward pass of an ensemble of 10 MLPs on one shared [64, 64] minibatch, as PyTorch's
+/// "Model ensembling" tutorial runs it: `vmap(fmodel, in_dims=(0, 0, None))`.
+fn ensemble_mlp_10(pool: bool) {
+    let (base_model, params, buffers) = ensemble_10();
+    let minibatch = tensor(&[64, 64], 20);
+    let fmodel = |(params, buffers, x): (StateDict, StateDict, Tensor)| {
+        nn::functional_call(&base_model, (&params, &buffers), &x)
+    };
+    let vmap_same = vmap_with(fmodel, VmapOpts::new().in_dims((0, 0, UNMAPPED)));
+    let call =
+        |p: &StateDict, b: &StateDict, x: &Tensor| vmap_same((p.clone(), b.clone(), x.clone()));
+
+    let predictions = call(&params, &buffers, &minibatch);
+    assert_eq!(predictions.shape(), &[10, 64, 10]);
+    for i in [0, 9] {
+        let alone = fmodel((member(&params, i), member(&buffers, i), minibatch.clone()));
+        assert!(
+            predictions.select(0, i).allclose(&alone, 1e-5, 1e-5),
+            "ensemble member {i}: vmap(fmodel) differs from functional_call"
+        );
+    }
+    let check = output_check([&predictions]);
+    let s = measure(|| {
+        black_box(call(black_box(&params), &buffers, black_box(&minibatch)));
+    });
+    report_with("ensemble_mlp_10", &s, None, None, pool, &check);
+}
+
+/// The gradient of one training step of the same ensemble: the cross-entropy of each member
+/// on one shared [64, 64] minibatch with [64] labels, differentiated with respect to the
+/// stacked parameters: `vmap(grad(loss), in_dims=(0, 0, None, None))` (no optimiser update).
+fn ensemble_train_step_10(pool: bool) {
+    let (base_model, params, buffers) = ensemble_10();
+    let (x, y) = (tensor(&[64, 64], 20), labels(64, 21));
+    type Args = (StateDict, StateDict, Tensor, Tensor);
+    let loss = |(params, buffers, x, y): Args| {
+        cross_entropy(
+            &nn::functional_call(&base_model, (&params, &buffers), &x),
+            &y,
+        )
+    };
+    let step = vmap_with(
+        grad(loss),
+        VmapOpts::new().in_dims((0, 0, UNMAPPED, UNMAPPED)),
+    );
+    let call = |p: &StateDict, b: &StateDict, x: &Tensor, y: &Tensor| {
+        step((p.clone(), b.clone(), x.clone(), y.clone()))
+    };
+
+    let grads = call(&params, &buffers, &x, &y);
+    for (name, p) in &params {
+        assert_eq!(grads[name].shape(), p.shape(), "stacked gradient of {name}");
+    }
+    for i in [0, 9] {
+        let alone = grad(loss)((
+            member(&params, i),
+            member(&buffers, i),
+            x.clone(),
+            y.clone(),
+        ));
+        check_dicts(
+            &format!("ensemble member {i}: vmap(grad) vs grad"),
+            &member(&grads, i),
+            &alone,
+            1e-4,
+            1e-6,
+        );
+    }
+    let check = output_check(grads.values());
+    let s = measure(|| {
+        black_box(call(black_box(&params), &buffers, black_box(&x), &y));
+    });
+    report_with("ensemble_train_step_10", &s, None, None, pool, &check);
+}
+
 fn main() {
     let pool = std::env::var("COTANGENT_POOL")
         .map(|v| v != "0")
@@ -237,5 +560,14 @@ fn main() {
     }
     if run("grad_sin_sum_5") {
         grad_sin_sum_5(pool);
+    }
+    if run("per_sample_grads_cnn") {
+        per_sample_grads_cnn(pool);
+    }
+    if run("ensemble_mlp_10") {
+        ensemble_mlp_10(pool);
+    }
+    if run("ensemble_train_step_10") {
+        ensemble_train_step_10(pool);
     }
 }
