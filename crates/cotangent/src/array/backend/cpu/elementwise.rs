@@ -112,16 +112,60 @@ pub(crate) fn select<T: StorageElement>(p: &Array, a: &Array, b: &Array) -> Arra
     fill_parallel(a.shape(), |range, dst: &mut [T]| {
         let mut o = 0;
         walk.for_each_run(range, |[ip, ia, ib], [dp, da, db], len| {
-            for (i, d) in dst[o..o + len].iter_mut().enumerate() {
-                *d = if sp[ip + i * dp] {
-                    sa[ia + i * da]
-                } else {
-                    sb[ib + i * db]
-                };
+            let dst = &mut dst[o..o + len];
+            // The unit-stride and broadcast-scalar runs (relu's `where(x <= 0, 0, x)` is
+            // the common one) go through slices without branches, which vectorise to blends;
+            // a data-dependent branch per element costs a misprediction on random signs.
+            match (dp, da, db) {
+                (1, 1, 1) => {
+                    let (p, a, b) = (&sp[ip..ip + len], &sa[ia..ia + len], &sb[ib..ib + len]);
+                    super::dispatch::avx2_or_plain(|| select_slices(dst, p, a, b));
+                }
+                (1, 0, 1) => {
+                    let (p, a, b) = (&sp[ip..ip + len], sa[ia], &sb[ib..ib + len]);
+                    super::dispatch::avx2_or_plain(|| select_scalar_a(dst, p, a, b));
+                }
+                (1, 1, 0) => {
+                    let (p, a, b) = (&sp[ip..ip + len], &sa[ia..ia + len], sb[ib]);
+                    super::dispatch::avx2_or_plain(|| select_scalar_b(dst, p, a, b));
+                }
+                _ => {
+                    for (i, d) in dst.iter_mut().enumerate() {
+                        *d = if sp[ip + i * dp] {
+                            sa[ia + i * da]
+                        } else {
+                            sb[ib + i * db]
+                        };
+                    }
+                }
             }
             o += len;
         })
     })
+}
+
+/// `dst[i] = if p[i] { a[i] } else { b[i] }` on unit-stride runs (Note [AVX2 dispatch]).
+#[inline(always)]
+fn select_slices<T: Copy>(dst: &mut [T], p: &[bool], a: &[T], b: &[T]) {
+    for (((d, &p), &a), &b) in dst.iter_mut().zip(p).zip(a).zip(b) {
+        *d = if p { a } else { b };
+    }
+}
+
+/// [`select_slices`] with a broadcast `a`.
+#[inline(always)]
+fn select_scalar_a<T: Copy>(dst: &mut [T], p: &[bool], a: T, b: &[T]) {
+    for ((d, &p), &b) in dst.iter_mut().zip(p).zip(b) {
+        *d = if p { a } else { b };
+    }
+}
+
+/// [`select_slices`] with a broadcast `b`.
+#[inline(always)]
+fn select_scalar_b<T: Copy>(dst: &mut [T], p: &[bool], a: &[T], b: T) {
+    for ((d, &p), &a) in dst.iter_mut().zip(p).zip(a) {
+        *d = if p { a } else { b };
+    }
 }
 
 /// A row-major copy of any view. 2-d transposes are copied in tiles so both the reads and
