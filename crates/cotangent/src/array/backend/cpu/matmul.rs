@@ -447,14 +447,26 @@ impl ConvGeom {
         (lo, hi.max(lo))
     }
 
-    /// Fills `cols` (`[c * kh * kw, oh * ow]` row-major) from `x` (`[c, h, w]`), zero padded.
-    /// `c` is `cols.len() / (kh * kw * oh * ow)`.
-    fn im2col<T: GemmScalar>(&self, x: &[T], cols: &mut [T], parallel: bool) {
+    /// Fills the columns of one image in `cols` from `x` (`[c, h, w]`), zero padded: row `r`
+    /// of the `[c * kh * kw, oh * ow]` im2col matrix goes to
+    /// `cols[r * row_stride + col_off..][..oh * ow]`. With `row_stride = oh * ow` and
+    /// `col_off = 0` that is the matrix itself; a wider `row_stride` puts several images side
+    /// by side, so one product covers them all. `c` is `cols.len() / (kh * kw * row_stride)`.
+    fn im2col<T: GemmScalar>(
+        &self,
+        x: &[T],
+        cols: &mut [T],
+        row_stride: usize,
+        col_off: usize,
+        parallel: bool,
+    ) {
         let plane = self.h * self.w;
-        let per_channel = self.kh * self.kw * self.oh * self.ow;
-        let channel = |(c, dst): (usize, &mut [T])| {
+        let ohw = self.oh * self.ow;
+        let per_channel = self.kh * self.kw * row_stride;
+        let channel = |(c, block): (usize, &mut [T])| {
             let xc = &x[c * plane..(c + 1) * plane];
-            for (r, dst) in dst.chunks_exact_mut(self.oh * self.ow).enumerate() {
+            for r in 0..self.kh * self.kw {
+                let dst = &mut block[r * row_stride + col_off..][..ohw];
                 let (ki, kj) = (r / self.kw, r % self.kw);
                 let (lo, hi) = self.valid_cols(kj);
                 let (s, p) = (self.stride[1], self.padding[1]);
@@ -491,6 +503,10 @@ impl ConvGeom {
         }
     }
 }
+
+/// Columns per product below which the images of an ungrouped convolution share one product:
+/// a product per image of a few output pixels would be mostly gemm's packing overhead.
+const CONV_BATCH_COLS: usize = 512;
 
 /// 2-D convolution (cross-correlation, as in PyTorch), NCHW, without bias.
 ///
@@ -568,7 +584,7 @@ pub(crate) fn conv2d_forward<T: GemmScalar>(
             x
         } else {
             cols.resize(kdim * ohw, T::ZERO);
-            geom.im2col(x, cols, par_cols);
+            geom.im2col(x, cols, ohw, 0, par_cols);
             cols
         };
         gemm_one(
@@ -581,10 +597,60 @@ pub(crate) fn conv2d_forward<T: GemmScalar>(
             par,
         );
     };
+    let threads = rayon::current_num_threads();
+    if groups == 1 && !geom.is_pointwise() && ohw < CONV_BATCH_COLS && n > 1 {
+        // Small outputs: a block of images side by side in one im2col matrix
+        // [kdim, images * ohw], one product [c_out, images * ohw], then each image's
+        // channels copied to their place in `out`.
+        let per_block = (CONV_BATCH_COLS / ohw).clamp(1, n);
+        let block = |bi: usize, o: &mut [T], (cols, prod): &mut (Vec<T>, Vec<T>), par| {
+            let images = o.len() / o_item;
+            let width = images * ohw;
+            cols.resize(kdim * width, T::ZERO);
+            for b in 0..images {
+                let img = bi * per_block + b;
+                let x = &input[img * x_item..(img + 1) * x_item];
+                geom.im2col(x, cols, width, b * ohw, false);
+            }
+            prod.resize(c_out * width, T::ZERO);
+            gemm_one(
+                c_out,
+                width,
+                kdim,
+                (weight, 0, kdim as isize, 1),
+                (cols, 0, width as isize, 1),
+                prod,
+                par,
+            );
+            for (b, o_img) in o.chunks_exact_mut(o_item).enumerate() {
+                for (co, dst) in o_img.chunks_exact_mut(ohw).enumerate() {
+                    dst.copy_from_slice(&prod[co * width + b * ohw..][..ohw]);
+                }
+            }
+        };
+        let chunk = per_block * o_item;
+        if threads > 1 && n > per_block {
+            out.par_chunks_mut(chunk)
+                .enumerate()
+                .for_each_init(Default::default, |bufs, (bi, o)| {
+                    block(bi, o, bufs, Parallelism::None)
+                });
+        } else {
+            let par = if threads > 1 && work(c_out, n * ohw, kdim) >= GEMM_PAR_WORK {
+                Parallelism::Rayon(threads)
+            } else {
+                Parallelism::None
+            };
+            let mut bufs = Default::default();
+            for (bi, o) in out.chunks_mut(chunk).enumerate() {
+                block(bi, o, &mut bufs, par);
+            }
+        }
+        return;
+    }
     let items = n * groups;
     let per_item = work(c_out_g, ohw, kdim);
     let total = per_item.saturating_mul(items);
-    let threads = rayon::current_num_threads();
     if threads <= 1 || total < SEQ_WORK {
         let mut cols = Vec::new();
         for (it, o) in out.chunks_exact_mut(o_item).enumerate() {
@@ -1301,6 +1367,10 @@ mod tests {
             ([0, 3, 6, 6], [2, 3, 3, 3], [1, 1], [0, 0], [1, 1], 1),
             ([2, 0, 6, 6], [2, 0, 3, 3], [1, 1], [1, 1], [1, 1], 1),
             ([2, 2, 0, 4], [2, 2, 1, 1], [1, 1], [1, 0], [1, 1], 1),
+            // Many small images: blocks of images share one product, the last block ragged.
+            ([70, 3, 5, 6], [4, 3, 3, 3], [1, 1], [1, 1], [1, 1], 1),
+            ([45, 2, 9, 8], [3, 2, 2, 3], [2, 1], [1, 0], [1, 2], 1),
+            ([600, 1, 3, 3], [2, 1, 2, 2], [1, 1], [0, 0], [1, 1], 1),
         ]
     }
 
