@@ -30,8 +30,13 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use cotangent::nn::{self, Conv2d, Linear, Module, StateDict};
-use cotangent::{Result, Tensor, UNMAPPED, VmapOpts, cross_entropy, grad, nll_loss, vmap_with};
+use cotangent::nn::{self, Module, StateDict};
+use cotangent::{Tensor, UNMAPPED, VmapOpts, cross_entropy, grad, nll_loss, vmap_with};
+
+// The examples' models, so the benchmark times exactly what they run.
+#[path = "../examples/common/models.rs"]
+mod models;
+use models::{SimpleCnn, SimpleMlp};
 
 /// Minimum number of timed samples.
 const MIN_SAMPLES: usize = 15;
@@ -241,82 +246,6 @@ fn grad_sin_sum_5(pool: bool) {
         black_box(g(black_box(x.clone())));
     });
     report("grad_sin_sum_5", &s, None, None, pool);
-}
-
-/// The per_sample_grads example's `SimpleCnn` (PyTorch's "Per-sample-gradients" tutorial's
-/// `SimpleCNN` for 1x8x8 inputs): conv 1->32 3x3, relu, conv 32->64 3x3, relu, 2x2 max-pool,
-/// flatten, linear 256->128, relu, linear 128->10, log_softmax.
-#[derive(Clone)]
-struct SimpleCnn {
-    conv1: Conv2d,
-    conv2: Conv2d,
-    fc1: Linear,
-    fc2: Linear,
-    training: bool,
-}
-
-impl SimpleCnn {
-    fn new() -> SimpleCnn {
-        SimpleCnn {
-            conv1: Conv2d::new(1, 32, 3),
-            conv2: Conv2d::new(32, 64, 3),
-            fc1: Linear::new(2 * 2 * 64, 128),
-            fc2: Linear::new(128, 10),
-            training: true,
-        }
-    }
-}
-
-impl Module for SimpleCnn {
-    fn type_name(&self) -> &'static str {
-        "SimpleCNN"
-    }
-    fn try_forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = self.conv1.try_forward(x)?.relu();
-        let x = self.conv2.try_forward(&x)?.relu();
-        let x = cotangent::max_pool2d(&x, [2, 2], None, [0, 0], [1, 1], false);
-        let x = x.flatten(1, -1);
-        let x = self.fc1.try_forward(&x)?.relu();
-        let x = self.fc2.try_forward(&x)?;
-        Ok(x.log_softmax(1))
-    }
-    cotangent::module_children!(conv1, conv2, fc1, fc2);
-    cotangent::module_training_flag!();
-}
-
-/// The model_ensembling example's `SimpleMlp` (PyTorch's "Model ensembling" tutorial's
-/// `SimpleMLP` for 64 inputs): 64 -> 128 -> 128 -> 10 with ReLU.
-#[derive(Clone)]
-struct SimpleMlp {
-    fc1: Linear,
-    fc2: Linear,
-    fc3: Linear,
-    training: bool,
-}
-
-impl SimpleMlp {
-    fn new() -> SimpleMlp {
-        SimpleMlp {
-            fc1: Linear::new(64, 128),
-            fc2: Linear::new(128, 128),
-            fc3: Linear::new(128, 10),
-            training: true,
-        }
-    }
-}
-
-impl Module for SimpleMlp {
-    fn type_name(&self) -> &'static str {
-        "SimpleMLP"
-    }
-    fn try_forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = x.flatten(1, -1);
-        let x = self.fc1.try_forward(&x)?.relu();
-        let x = self.fc2.try_forward(&x)?.relu();
-        self.fc3.try_forward(&x)
-    }
-    cotangent::module_children!(fc1, fc2, fc3);
-    cotangent::module_training_flag!();
 }
 
 /// New values for `params` (same keys and shapes), identical to the Python side's: the k-th

@@ -31,48 +31,17 @@ use std::time::Instant;
 
 use cotangent::datasets::load_digits_default;
 use cotangent::nn::optim::{Sgd, SgdState};
-use cotangent::nn::{self, Linear, Module, StateDict};
+use cotangent::nn::{self, Module, StateDict};
 use cotangent::{
     Result, Tensor, UNMAPPED, VmapOpts, cross_entropy, grad_and_value, manual_seed, vmap, vmap_with,
 };
 
 #[path = "common/check.rs"]
 mod check;
+#[path = "common/models.rs"]
+mod models;
 use check::{assert_close, time_interleaved};
-
-/// The tutorial's `SimpleMLP` for flattened 8x8 digits.
-#[derive(Clone)]
-struct SimpleMlp {
-    fc1: Linear,
-    fc2: Linear,
-    fc3: Linear,
-    training: bool,
-}
-
-impl SimpleMlp {
-    fn new() -> SimpleMlp {
-        SimpleMlp {
-            fc1: Linear::new(64, 128),
-            fc2: Linear::new(128, 128),
-            fc3: Linear::new(128, 10),
-            training: true,
-        }
-    }
-}
-
-impl Module for SimpleMlp {
-    fn type_name(&self) -> &'static str {
-        "SimpleMLP"
-    }
-    fn try_forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = x.flatten(1, -1);
-        let x = self.fc1.try_forward(&x)?.relu();
-        let x = self.fc2.try_forward(&x)?.relu();
-        self.fc3.try_forward(&x)
-    }
-    cotangent::module_children!(fc1, fc2, fc3);
-    cotangent::module_training_flag!();
-}
+use models::SimpleMlp;
 
 /// Arguments of the vmapped training step: stacked parameters, optimiser state, and one
 /// minibatch (images, labels) per model.

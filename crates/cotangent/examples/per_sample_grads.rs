@@ -21,52 +21,15 @@
 //! Run with `cargo run --release --example per_sample_grads`.
 
 use cotangent::datasets::load_digits_default;
-use cotangent::nn::{self, Conv2d, Linear, Module, StateDict};
+use cotangent::nn::{self, Module, StateDict};
 use cotangent::{Result, Tensor, UNMAPPED, VmapOpts, grad, manual_seed, nll_loss, vmap_with};
 
 #[path = "common/check.rs"]
 mod check;
+#[path = "common/models.rs"]
+mod models;
 use check::{assert_close, time_interleaved};
-
-/// The tutorial's `SimpleCNN` for 1x8x8 inputs: two 3x3 convolutions (8 -> 6 -> 4), a 2x2
-/// max-pool (4 -> 2), then two linear layers; the output is log-probabilities.
-#[derive(Clone)]
-struct SimpleCnn {
-    conv1: Conv2d,
-    conv2: Conv2d,
-    fc1: Linear,
-    fc2: Linear,
-    training: bool,
-}
-
-impl SimpleCnn {
-    fn new() -> SimpleCnn {
-        SimpleCnn {
-            conv1: Conv2d::new(1, 32, 3),
-            conv2: Conv2d::new(32, 64, 3),
-            fc1: Linear::new(2 * 2 * 64, 128),
-            fc2: Linear::new(128, 10),
-            training: true,
-        }
-    }
-}
-
-impl Module for SimpleCnn {
-    fn type_name(&self) -> &'static str {
-        "SimpleCNN"
-    }
-    fn try_forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = self.conv1.try_forward(x)?.relu();
-        let x = self.conv2.try_forward(&x)?.relu();
-        let x = cotangent::max_pool2d(&x, [2, 2], None, [0, 0], [1, 1], false);
-        let x = x.flatten(1, -1);
-        let x = self.fc1.try_forward(&x)?.relu();
-        let x = self.fc2.try_forward(&x)?;
-        Ok(x.log_softmax(1))
-    }
-    cotangent::module_children!(conv1, conv2, fc1, fc2);
-    cotangent::module_training_flag!();
-}
+use models::SimpleCnn;
 
 fn main() -> Result<()> {
     manual_seed(0);
