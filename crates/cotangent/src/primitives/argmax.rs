@@ -15,14 +15,17 @@ use crate::error::{Error, Result};
 use crate::testing::{OpInfo, RefArray, TestRng};
 use crate::trace::{Tensor, bind};
 
-/// Index of the max along `axis` (a non-empty dim).
+/// Index of the max (or, with `max = false`, the min) along `axis` (a non-empty dim): one
+/// primitive for both, as they differ only in the kernel's comparison; `argmin` lives in
+/// `argmin.rs`.
 #[derive(Clone, Debug)]
-pub(crate) struct Argmax {
+pub(crate) struct ArgReduce {
     pub(crate) axis: usize,
+    pub(crate) max: bool,
 }
 
 /// Shape rule of argmax/argmin: the axis is removed, it must be non-empty, the output is `i64`.
-pub(crate) fn arg_aval(op: &'static str, x: AvalRef<'_>, axis: usize) -> Result<Aval> {
+fn arg_aval(op: &'static str, x: AvalRef<'_>, axis: usize) -> Result<Aval> {
     if x.shape.get(axis) == Some(&0) {
         return Err(Error::op(
             op,
@@ -36,17 +39,17 @@ pub(crate) fn arg_aval(op: &'static str, x: AvalRef<'_>, axis: usize) -> Result<
     })
 }
 
-impl Primitive for Argmax {
+impl Primitive for ArgReduce {
     fn name(&self) -> &'static str {
-        "argmax"
+        if self.max { "argmax" } else { "argmin" }
     }
 
     fn shape_rule(&self, inputs: &[AvalRef<'_>]) -> Result<Aval> {
-        arg_aval("argmax", inputs[0], self.axis)
+        arg_aval(self.name(), inputs[0], self.axis)
     }
 
     fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
-        backend::arg_reduce(inputs[0], self.axis, true)
+        backend::arg_reduce(inputs[0], self.axis, self.max)
     }
 
     // Integer output: no derivative.
@@ -69,15 +72,11 @@ impl Primitive for Argmax {
         size: usize,
     ) -> (Tensor, Option<usize>) {
         let x = batch_at_front(&inputs[0], axes[0], size);
-        (
-            bind(
-                Argmax {
-                    axis: self.axis + 1,
-                },
-                &[&x],
-            ),
-            Some(0),
-        )
+        let shifted = ArgReduce {
+            axis: self.axis + 1,
+            max: self.max,
+        };
+        (bind(shifted, &[&x]), Some(0))
     }
 }
 
@@ -151,7 +150,7 @@ pub(crate) fn arg_reduce(
 #[track_caller]
 pub fn argmax(x: &Tensor, dim: Option<isize>, keepdim: bool) -> Tensor {
     arg_reduce("argmax", x, dim, keepdim, |x, axis| {
-        bind(Argmax { axis }, &[x])
+        bind(ArgReduce { axis, max: true }, &[x])
     })
 }
 

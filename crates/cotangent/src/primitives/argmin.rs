@@ -3,66 +3,12 @@
 //! everything, as in torch (a NaN is the result of `min`, so its index is too).
 //!
 //! Derivative: the output is an integer, so it carries no tangent; the derivative is zero.
+//! The primitive is `argmax.rs`'s `ArgReduce` with `max = false`.
 
-use super::argmax::{arg_aval, arg_reduce, arg_samples, reference_arg, reference_arg_flat};
-use super::rules::batch_at_front;
-use super::{Aval, AvalRef, Primitive, Residuals, Save};
-use crate::array::backend;
-use crate::array::{Array, DType};
-use crate::error::Result;
+use super::argmax::{ArgReduce, arg_reduce, arg_samples, reference_arg, reference_arg_flat};
+use crate::array::DType;
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::{Tensor, bind};
-
-/// Index of the min along `axis` (a non-empty dim).
-#[derive(Clone, Debug)]
-pub(crate) struct Argmin {
-    pub(crate) axis: usize,
-}
-
-impl Primitive for Argmin {
-    fn name(&self) -> &'static str {
-        "argmin"
-    }
-
-    fn shape_rule(&self, inputs: &[AvalRef<'_>]) -> Result<Aval> {
-        arg_aval("argmin", inputs[0], self.axis)
-    }
-
-    fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
-        backend::arg_reduce(inputs[0], self.axis, false)
-    }
-
-    // Integer output: no derivative.
-    fn jvp(&self, _: &[Tensor], _: &Tensor, _: &[Option<Tensor>]) -> Option<Tensor> {
-        None
-    }
-
-    fn saves(&self) -> Save {
-        Save::NOTHING
-    }
-
-    fn vjp(&self, _: &Residuals, _: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        vec![None]
-    }
-
-    fn vmap(
-        &self,
-        inputs: &[Tensor],
-        axes: &[Option<usize>],
-        size: usize,
-    ) -> (Tensor, Option<usize>) {
-        let x = batch_at_front(&inputs[0], axes[0], size);
-        (
-            bind(
-                Argmin {
-                    axis: self.axis + 1,
-                },
-                &[&x],
-            ),
-            Some(0),
-        )
-    }
-}
 
 /// The index of the smallest element along `dim` (`None`: of the flattened tensor), as `i64`
 /// (`torch.argmin`). Ties give the first index; NaN counts as the smallest.
@@ -78,7 +24,7 @@ impl Primitive for Argmin {
 #[track_caller]
 pub fn argmin(x: &Tensor, dim: Option<isize>, keepdim: bool) -> Tensor {
     arg_reduce("argmin", x, dim, keepdim, |x, axis| {
-        bind(Argmin { axis }, &[x])
+        bind(ArgReduce { axis, max: false }, &[x])
     })
 }
 

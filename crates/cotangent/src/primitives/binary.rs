@@ -35,6 +35,33 @@ pub(crate) trait BinaryOp: BinaryKernel + Send + Sync {
     fn vjp(res: &Residuals, out_bar: &Tensor, needed: &[bool]) -> [Option<Tensor>; 2];
 }
 
+/// `impl BinaryOp` for a kernel with a bool output (the logical ops): no derivative, nothing
+/// saved. Spelled out per op, so a primitive without rules still does not compile.
+macro_rules! bool_output_binary_op {
+    ($kernel:ty) => {
+        impl $crate::primitives::binary::BinaryOp for $kernel {
+            const SAVE: $crate::primitives::Save = $crate::primitives::Save::NOTHING;
+            fn jvp(
+                _: &Tensor,
+                _: &Tensor,
+                _: &Tensor,
+                _: Option<&Tensor>,
+                _: Option<&Tensor>,
+            ) -> Option<Tensor> {
+                None
+            }
+            fn vjp(
+                _: &$crate::primitives::Residuals,
+                _: &Tensor,
+                _: &[bool],
+            ) -> [Option<Tensor>; 2] {
+                [None, None]
+            }
+        }
+    };
+}
+pub(crate) use bool_output_binary_op;
+
 /// The primitive for kernel `K` on equal shapes and dtypes.
 pub(crate) struct Binary<K>(PhantomData<fn() -> K>);
 

@@ -1,9 +1,8 @@
 //! `logical_and`: elementwise logical and: a bool tensor, true where both operands are true (nonzero
 //! counts as true; any input dtype). Not differentiable (bool output).
 
-use super::binary::{Binary, BinaryOp, bool_samples, repeating_float_samples, sampled_op_info};
+use super::binary::{Binary, bool_output_binary_op, bool_samples, repeating_float_samples, sampled_op_info};
 use super::frontend::binary_operands;
-use super::{Residuals, Save};
 use crate::array::backend::BinaryKernel;
 use crate::array::{DType, FloatElement};
 use crate::testing::OpInfo;
@@ -25,22 +24,7 @@ impl BinaryKernel for LogicalAnd {
     }
     const BOOL: Option<fn(bool, bool) -> bool> = Some(|a, b| a & b);
 }
-impl BinaryOp for LogicalAnd {
-    // Bool output: no derivative.
-    const SAVE: Save = Save::NOTHING;
-    fn jvp(
-        _: &Tensor,
-        _: &Tensor,
-        _: &Tensor,
-        _: Option<&Tensor>,
-        _: Option<&Tensor>,
-    ) -> Option<Tensor> {
-        None
-    }
-    fn vjp(_: &Residuals, _: &Tensor, _: &[bool]) -> [Option<Tensor>; 2] {
-        [None, None]
-    }
-}
+bool_output_binary_op!(LogicalAnd);
 
 /// Elementwise logical and with broadcasting (`torch.logical_and`): true where both operands are true.
 /// Operands of any dtype are converted to bool (nonzero is true); the result is bool.

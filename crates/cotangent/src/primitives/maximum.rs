@@ -37,31 +37,53 @@ impl BinaryOp for Maximum {
         a_dot: Option<&Tensor>,
         b_dot: Option<&Tensor>,
     ) -> Option<Tensor> {
-        if !a.dtype().is_float() {
-            return None;
-        }
-        add_opt(
-            a_dot.map(|t| t * &weight(a, b)),
-            b_dot.map(|t| t * &weight(b, a)),
-        )
+        selection_jvp(a, b, a_dot, b_dot, Tensor::gt)
     }
     fn vjp(res: &Residuals, out_bar: &Tensor, needed: &[bool]) -> [Option<Tensor>; 2] {
-        if !res.dtype(0).is_float() {
-            return [None, None];
-        }
-        let (a, b) = (res.input(0), res.input(1));
-        [
-            needed[0].then(|| out_bar * &weight(a, b)),
-            needed[1].then(|| out_bar * &weight(b, a)),
-        ]
+        selection_vjp(res, out_bar, needed, Tensor::gt)
     }
 }
 
-/// The share of the derivative that flows to `x` against `y`: 1 where `x` wins, 0.5 on a
-/// tie (torch and JAX split it evenly), else 0.
-fn weight(x: &Tensor, y: &Tensor) -> Tensor {
+/// The jvp of a binary selection (`maximum`, `minimum`): each operand's tangent weighted by
+/// its share of the output, 1 where `wins(x, y)`, 0.5 on a tie (torch and JAX split it
+/// evenly), else 0.
+pub(crate) fn selection_jvp(
+    a: &Tensor,
+    b: &Tensor,
+    a_dot: Option<&Tensor>,
+    b_dot: Option<&Tensor>,
+    wins: fn(&Tensor, &Tensor) -> Tensor,
+) -> Option<Tensor> {
+    if !a.dtype().is_float() {
+        return None;
+    }
+    add_opt(
+        a_dot.map(|t| t * &share(a, b, wins)),
+        b_dot.map(|t| t * &share(b, a, wins)),
+    )
+}
+
+/// The vjp of a binary selection; see [`selection_jvp`].
+pub(crate) fn selection_vjp(
+    res: &Residuals,
+    out_bar: &Tensor,
+    needed: &[bool],
+    wins: fn(&Tensor, &Tensor) -> Tensor,
+) -> [Option<Tensor>; 2] {
+    if !res.dtype(0).is_float() {
+        return [None, None];
+    }
+    let (a, b) = (res.input(0), res.input(1));
+    [
+        needed[0].then(|| out_bar * &share(a, b, wins)),
+        needed[1].then(|| out_bar * &share(b, a, wins)),
+    ]
+}
+
+/// The share of the derivative that flows to `x` against `y`.
+fn share(x: &Tensor, y: &Tensor, wins: fn(&Tensor, &Tensor) -> Tensor) -> Tensor {
     let dtype = x.dtype();
-    &x.gt(y).to_dtype(dtype) + &(&x.eq(y).to_dtype(dtype) * 0.5)
+    &wins(x, y).to_dtype(dtype) + &(&x.eq(y).to_dtype(dtype) * 0.5)
 }
 
 /// Elementwise maximum with broadcasting and type promotion (`torch.maximum`). NaN

@@ -2,7 +2,7 @@
 //! to the smaller operand (torch splits it evenly on ties).
 
 use super::binary::{BinaryOp, apply, bool_samples, int_samples, sampled_op_info};
-use super::rules::add_opt;
+use super::maximum::{selection_jvp, selection_vjp};
 use super::{Residuals, Save};
 use crate::array::backend::BinaryKernel;
 use crate::array::{DType, FloatElement};
@@ -37,31 +37,11 @@ impl BinaryOp for Minimum {
         a_dot: Option<&Tensor>,
         b_dot: Option<&Tensor>,
     ) -> Option<Tensor> {
-        if !a.dtype().is_float() {
-            return None;
-        }
-        add_opt(
-            a_dot.map(|t| t * &weight(a, b)),
-            b_dot.map(|t| t * &weight(b, a)),
-        )
+        selection_jvp(a, b, a_dot, b_dot, Tensor::lt)
     }
     fn vjp(res: &Residuals, out_bar: &Tensor, needed: &[bool]) -> [Option<Tensor>; 2] {
-        if !res.dtype(0).is_float() {
-            return [None, None];
-        }
-        let (a, b) = (res.input(0), res.input(1));
-        [
-            needed[0].then(|| out_bar * &weight(a, b)),
-            needed[1].then(|| out_bar * &weight(b, a)),
-        ]
+        selection_vjp(res, out_bar, needed, Tensor::lt)
     }
-}
-
-/// The share of the derivative that flows to `x` against `y`: 1 where `x` wins, 0.5 on a
-/// tie (torch and JAX split it evenly), else 0.
-fn weight(x: &Tensor, y: &Tensor) -> Tensor {
-    let dtype = x.dtype();
-    &x.lt(y).to_dtype(dtype) + &(&x.eq(y).to_dtype(dtype) * 0.5)
 }
 
 /// Elementwise minimum with broadcasting and type promotion (`torch.minimum`). NaN

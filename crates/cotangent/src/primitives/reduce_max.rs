@@ -17,15 +17,18 @@ use crate::error::{Error, Result};
 use crate::testing::{OpInfo, RefArray, TestRng};
 use crate::trace::{Tensor, bind};
 
-/// Max over `axes` (sorted, unique, non-empty dims).
+/// Max (or, with `op = ReduceOp::Min`, min) over `axes` (sorted, unique, non-empty dims):
+/// one primitive for both, since they differ only in the kernel's comparison; `amin` lives
+/// in `reduce_min.rs`.
 #[derive(Clone, Debug)]
-pub(crate) struct ReduceMax {
+pub(crate) struct ReduceExtremum {
     pub(crate) axes: Dims,
+    pub(crate) op: ReduceOp,
 }
 
 /// Shape rule of the reductions without an identity (max, min): every reduced dim must be
 /// non-empty, with torch's message.
-pub(crate) fn extremum_aval(op: &'static str, x: AvalRef<'_>, axes: &[usize]) -> Result<Aval> {
+fn extremum_aval(op: &'static str, x: AvalRef<'_>, axes: &[usize]) -> Result<Aval> {
     if x.dtype == DType::Bool {
         return Err(Error::op(
             op,
@@ -41,17 +44,17 @@ pub(crate) fn extremum_aval(op: &'static str, x: AvalRef<'_>, axes: &[usize]) ->
     reduced_aval(op, x, axes)
 }
 
-impl Primitive for ReduceMax {
+impl Primitive for ReduceExtremum {
     fn name(&self) -> &'static str {
-        "amax"
+        if self.op == ReduceOp::Min { "amin" } else { "amax" }
     }
 
     fn shape_rule(&self, inputs: &[AvalRef<'_>]) -> Result<Aval> {
-        extremum_aval("amax", inputs[0], &self.axes)
+        extremum_aval(self.name(), inputs[0], &self.axes)
     }
 
     fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
-        backend::reduce(inputs[0], &self.axes, ReduceOp::Max)
+        backend::reduce(inputs[0], &self.axes, self.op)
     }
 
     fn jvp(
@@ -87,7 +90,8 @@ impl Primitive for ReduceMax {
     ) -> (Tensor, Option<usize>) {
         let x = batch_at_front(&inputs[0], axes[0], size);
         let shifted = self.axes.iter().map(|&a| a + 1).collect();
-        (bind(ReduceMax { axes: shifted }, &[&x]), Some(0))
+        let op = self.op;
+        (bind(ReduceExtremum { axes: shifted, op }, &[&x]), Some(0))
     }
 }
 
@@ -105,7 +109,7 @@ fn extremum_weights(axes: &[usize], x: &Tensor, out: &Tensor) -> Tensor {
 }
 
 /// Forward rule of max/min: the tangent averaged over the tied extrema.
-pub(crate) fn extremum_jvp(
+fn extremum_jvp(
     axes: &[usize],
     x: &Tensor,
     out: &Tensor,
@@ -119,7 +123,7 @@ pub(crate) fn extremum_jvp(
 }
 
 /// Reverse rule of max/min: the cotangent shared evenly among the tied extrema.
-pub(crate) fn extremum_vjp(axes: &[usize], x: &Tensor, out: &Tensor, ct: &Tensor) -> Tensor {
+fn extremum_vjp(axes: &[usize], x: &Tensor, out: &Tensor, ct: &Tensor) -> Tensor {
     &unreduce(ct, x.shape(), axes) * &extremum_weights(axes, x, out)
 }
 
@@ -186,7 +190,13 @@ pub(crate) fn reduce_extremum(
 #[track_caller]
 pub fn amax(x: &Tensor, dims: &[isize], keepdim: bool) -> Tensor {
     reduce_extremum("amax", x, Some(dims), keepdim, |x, axes| {
-        bind(ReduceMax { axes }, &[x])
+        bind(
+            ReduceExtremum {
+                axes,
+                op: ReduceOp::Max,
+            },
+            &[x],
+        )
     })
 }
 
@@ -203,7 +213,13 @@ impl Tensor {
     #[track_caller]
     pub fn max(&self) -> Tensor {
         reduce_extremum("max", self, None, false, |x, axes| {
-            bind(ReduceMax { axes }, &[x])
+            bind(
+            ReduceExtremum {
+                axes,
+                op: ReduceOp::Max,
+            },
+            &[x],
+        )
         })
     }
 

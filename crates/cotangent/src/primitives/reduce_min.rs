@@ -1,76 +1,16 @@
-//! `reduce_min`: the smallest element over a set of axes, which are removed (torch's `amin`,
+//! `amin`: the smallest element over a set of axes, which are removed (torch's `amin`,
 //! and `x.min()` over everything). NaN propagates: a slice holding a NaN has min NaN.
 //!
 //! Derivative: like max, the cotangent flows back to the elements equal to the min, shared
-//! evenly among ties: `x̄ = ȳ · [x == y] / #{x == y}`.
+//! evenly among ties: `x̄ = ȳ · [x == y] / #{x == y}`. The primitive is `reduce_max.rs`'s
+//! `ReduceExtremum` with `ReduceOp::Min`.
 
-use super::reduce_max::{
-    NAN_GAP, extremum_aval, extremum_jvp, extremum_samples, extremum_vjp, reduce_extremum,
-};
+use super::reduce_max::{NAN_GAP, ReduceExtremum, extremum_samples, reduce_extremum};
 use super::reduce_sum::reference_reduce;
-use super::rules::batch_at_front;
-use super::{Aval, AvalRef, Primitive, Residuals, Save};
-use crate::array::backend::{self, ReduceOp};
-use crate::array::{Array, DType, Dims};
-use crate::error::Result;
+use crate::array::backend::ReduceOp;
+use crate::array::DType;
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::{Tensor, bind};
-
-/// Min over `axes` (sorted, unique, non-empty dims).
-#[derive(Clone, Debug)]
-pub(crate) struct ReduceMin {
-    pub(crate) axes: Dims,
-}
-
-impl Primitive for ReduceMin {
-    fn name(&self) -> &'static str {
-        "amin"
-    }
-
-    fn shape_rule(&self, inputs: &[AvalRef<'_>]) -> Result<Aval> {
-        extremum_aval("amin", inputs[0], &self.axes)
-    }
-
-    fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
-        backend::reduce(inputs[0], &self.axes, ReduceOp::Min)
-    }
-
-    fn jvp(
-        &self,
-        primals: &[Tensor],
-        output: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Option<Tensor> {
-        extremum_jvp(&self.axes, &primals[0], output, tangents[0].as_ref())
-    }
-
-    fn saves(&self) -> Save {
-        Save {
-            inputs: 1,
-            output: true,
-        }
-    }
-
-    fn vjp(&self, res: &Residuals, cotangent: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        vec![Some(extremum_vjp(
-            &self.axes,
-            res.input(0),
-            res.output(),
-            cotangent,
-        ))]
-    }
-
-    fn vmap(
-        &self,
-        inputs: &[Tensor],
-        axes: &[Option<usize>],
-        size: usize,
-    ) -> (Tensor, Option<usize>) {
-        let x = batch_at_front(&inputs[0], axes[0], size);
-        let shifted = self.axes.iter().map(|&a| a + 1).collect();
-        (bind(ReduceMin { axes: shifted }, &[&x]), Some(0))
-    }
-}
 
 /// The min over `dims` (all dims if empty), kept as size 1 if `keepdim` (`torch.amin`).
 ///
@@ -85,7 +25,13 @@ impl Primitive for ReduceMin {
 #[track_caller]
 pub fn amin(x: &Tensor, dims: &[isize], keepdim: bool) -> Tensor {
     reduce_extremum("amin", x, Some(dims), keepdim, |x, axes| {
-        bind(ReduceMin { axes }, &[x])
+        bind(
+            ReduceExtremum {
+                axes,
+                op: ReduceOp::Min,
+            },
+            &[x],
+        )
     })
 }
 
@@ -102,7 +48,13 @@ impl Tensor {
     #[track_caller]
     pub fn min(&self) -> Tensor {
         reduce_extremum("min", self, None, false, |x, axes| {
-            bind(ReduceMin { axes }, &[x])
+            bind(
+            ReduceExtremum {
+                axes,
+                op: ReduceOp::Min,
+            },
+            &[x],
+        )
         })
     }
 
