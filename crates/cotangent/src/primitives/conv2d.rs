@@ -557,94 +557,39 @@ mod tests {
     #[test]
     fn errors_follow_torch() {
         let z = Tensor::zeros;
-        let e = err(try_conv2d(
-            &z(&[1, 2, 5, 5]),
-            &z(&[4, 3, 3, 3]),
-            None,
-            [1, 1],
-            [0, 0],
-            [1, 1],
-            1,
-        ));
-        assert!(
-            e.contains("Given groups=1, weight of size [4, 3, 3, 3], expected input[1, 2, 5, 5] to have 3 channels, but got 2 channels instead"),
-            "{e}"
+        // (input, weight, bias shapes, stride, padding, dilation, groups, torch's message)
+        type Case<'a> = (
+            &'a [usize],
+            &'a [usize],
+            Option<&'a [usize]>,
+            [usize; 2],
+            [usize; 2],
+            [usize; 2],
+            usize,
+            &'a str,
         );
-        let e = err(try_conv2d(
-            &z(&[2, 5, 5]),
-            &z(&[4, 3, 3, 3]),
-            None,
-            [1, 1],
-            [0, 0],
-            [1, 1],
-            1,
-        ));
-        assert!(
-            e.contains("expected input[1, 2, 5, 5] to have 3 channels"),
-            "{e}"
-        );
-        let e = err(try_conv2d(
-            &z(&[1, 4, 5, 5]),
-            &z(&[3, 2, 3, 3]),
-            None,
-            [1, 1],
-            [0, 0],
-            [1, 1],
-            2,
-        ));
-        assert!(
-            e.contains("expected weight to be divisible by 2 at dimension 0"),
-            "{e}"
-        );
-        let e = err(try_conv2d(
-            &z(&[1, 1, 2, 2]),
-            &z(&[1, 1, 3, 3]),
-            None,
-            [1, 1],
-            [0, 0],
-            [1, 1],
-            1,
-        ));
-        assert!(
-            e.contains("Kernel size can't be greater than actual input size"),
-            "{e}"
-        );
-        let e = err(try_conv2d(
-            &z(&[1, 1, 4, 4]),
-            &z(&[2, 1, 3, 3]),
-            Some(&z(&[3])),
-            [1, 1],
-            [0, 0],
-            [1, 1],
-            1,
-        ));
-        assert!(
-            e.contains("expected bias to be 1-dimensional with 2 elements"),
-            "{e}"
-        );
-        let e = err(try_conv2d(
-            &z(&[1, 1, 4, 4]),
-            &z(&[2, 1, 3, 3]),
-            None,
-            [0, 1],
-            [0, 0],
-            [1, 1],
-            1,
-        ));
-        assert!(e.contains("non-positive stride"), "{e}");
-        let e = err(try_conv2d(
-            &z(&[4, 4]),
-            &z(&[2, 1, 3, 3]),
-            None,
-            [1, 1],
-            [0, 0],
-            [1, 1],
-            1,
-        ));
-        assert!(
-            e.contains("Expected 3D (unbatched) or 4D (batched) input"),
-            "{e}"
-        );
+        let cases: [Case; 7] = [
+            (&[1, 2, 5, 5][..], &[4, 3, 3, 3][..], None, [1, 1], [0, 0], [1, 1], 1, "Given groups=1, weight of size [4, 3, 3, 3], expected input[1, 2, 5, 5] to have 3 channels, but got 2 channels instead"),
+            (&[2, 5, 5][..], &[4, 3, 3, 3][..], None, [1, 1], [0, 0], [1, 1], 1, "expected input[1, 2, 5, 5] to have 3 channels"),
+            (&[1, 4, 5, 5][..], &[3, 2, 3, 3][..], None, [1, 1], [0, 0], [1, 1], 2, "expected weight to be divisible by 2 at dimension 0"),
+            (&[1, 1, 2, 2][..], &[1, 1, 3, 3][..], None, [1, 1], [0, 0], [1, 1], 1, "Kernel size can't be greater than actual input size"),
+            (&[1, 1, 4, 4][..], &[2, 1, 3, 3][..], Some(&[3][..]), [1, 1], [0, 0], [1, 1], 1, "expected bias to be 1-dimensional with 2 elements"),
+            (&[1, 1, 4, 4][..], &[2, 1, 3, 3][..], None, [0, 1], [0, 0], [1, 1], 1, "non-positive stride"),
+            (&[4, 4][..], &[2, 1, 3, 3][..], None, [1, 1], [0, 0], [1, 1], 1, "Expected 3D (unbatched) or 4D (batched) input"),
+        ];
+        for (x, w, bias, stride, padding, dilation, groups, msg) in cases {
+            let bias = bias.map(z);
+            let e = err(try_conv2d(
+                &z(x),
+                &z(w),
+                bias.as_ref(),
+                stride,
+                padding,
+                dilation,
+                groups,
+            ));
+            assert!(e.contains(msg), "{e}");
+        }
         let i = Tensor::arange(16).reshape(&[1, 1, 4, 4]);
         let e = err(try_conv2d(
             &i,
