@@ -16,7 +16,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use cotangent::{Tensor, UNMAPPED, VmapOpts, grad, vmap_with};
+use cotangent::{Tensor, UNMAPPED, VmapOpts, conv2d, grad, vmap_with};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// Deterministic values in [-1, 1).
@@ -66,6 +66,31 @@ fn primitives(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(2 * 4 * 1024 * 1024));
     g.bench_function("transpose_copy_f32_1024", |bench| {
         bench.iter(|| black_box(black_box(&t).t().contiguous()))
+    });
+
+    // The per-sample-gradients CNN's second convolution on a batch of 64 (small outputs:
+    // the images share one im2col product).
+    let (img, ker) = (tensor(&[64, 32, 6, 6], 9), tensor(&[64, 32, 3, 3], 10));
+    g.throughput(Throughput::Elements(2 * 64 * 64 * 32 * 9 * 16));
+    g.bench_function("conv2d_f32_64x32x6x6_k3", |bench| {
+        bench.iter(|| {
+            black_box(conv2d(
+                black_box(&img),
+                black_box(&ker),
+                None,
+                [1, 1],
+                [0, 0],
+                [1, 1],
+                1,
+            ))
+        })
+    });
+
+    // relu is `where_(x <= 0, 0, x)`: the select kernel on random signs.
+    let h = tensor(&[10, 64, 128], 11);
+    g.throughput(Throughput::Elements(10 * 64 * 128));
+    g.bench_function("relu_f32_10x64x128", |bench| {
+        bench.iter(|| black_box(black_box(&h).relu()))
     });
 
     let (s1, s2) = (tensor(&[5], 7), tensor(&[5], 8));
