@@ -156,7 +156,6 @@ pub struct Conv2d {
     /// `[out_channels]`, if the layer has a bias.
     pub bias: Option<Tensor>,
     args: Conv2dArgs,
-    in_channels: usize,
     training: bool,
 }
 
@@ -208,9 +207,15 @@ impl Conv2d {
                 .bias
                 .then(|| init::uniform(&[out_channels], -bound, bound)),
             args,
-            in_channels,
             training: true,
         }
+    }
+}
+
+impl Conv2d {
+    /// The number of input channels (the weight's second dim times the groups).
+    pub fn in_channels(&self) -> usize {
+        self.weight.shape()[1] * self.args.groups
     }
 }
 
@@ -223,7 +228,12 @@ impl Module for Conv2d {
         let w = self.weight.shape();
         let mut s = format!(
             "Conv2d({}, {}, kernel_size=({}, {}), stride=({}, {})",
-            self.in_channels, w[0], w[2], w[3], a.stride[0], a.stride[1]
+            self.in_channels(),
+            w[0],
+            w[2],
+            w[3],
+            a.stride[0],
+            a.stride[1]
         );
         if a.padding != [0, 0] {
             s += &format!(", padding=({}, {})", a.padding[0], a.padding[1]);
@@ -240,12 +250,15 @@ impl Module for Conv2d {
         s + ")"
     }
     fn try_forward(&self, x: &Tensor) -> Result<Tensor> {
-        let fits = matches!(x.dim(), 3 | 4) && x.shape()[x.dim() - 3] == self.in_channels;
+        let fits = matches!(x.dim(), 3 | 4) && x.shape()[x.dim() - 3] == self.in_channels();
         if !fits {
             return Err(input_error(
                 "Conv2d",
                 self.describe(),
-                &format!("input [N, {c}, H, W] or [{c}, H, W]", c = self.in_channels),
+                &format!(
+                    "input [N, {c}, H, W] or [{c}, H, W]",
+                    c = self.in_channels()
+                ),
                 x.shape(),
             ));
         }
