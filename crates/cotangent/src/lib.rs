@@ -19,13 +19,16 @@ extern crate self as cotangent;
 pub use cotangent_derive::Tree;
 
 pub use array::{DType, Element};
-pub use error::{Error, Result};
+pub use error::{Error, Result, catch};
 pub use ops::elementwise::{
     clamp, clamp_tensor, gelu, hardtanh, leaky_relu, log_sigmoid, relu, silu, softplus,
     softplus_with, square,
 };
 pub use ops::linalg::{bmm, dot, linear, matmul, mm, mv, outer, tensordot};
-pub use ops::losses::{cross_entropy, mse_loss, nll_loss};
+pub use ops::losses::{
+    CrossEntropyOpts, cross_entropy, cross_entropy_with, mse_loss, nll_loss,
+    try_cross_entropy_with, try_nll_loss,
+};
 pub use ops::nn::{dropout, layer_norm};
 pub use ops::one_hot::one_hot;
 pub use ops::reductions::{all, any, log_softmax, logsumexp, max_dim, mean, min_dim, softmax, var};
@@ -86,10 +89,19 @@ pub use primitives::tanh::tanh;
 pub use primitives::where_select::where_;
 pub use trace::Tensor;
 pub use transforms::Argnums;
-pub use transforms::grad::{GradOpts, grad, grad_and_value, grad_and_value_with, grad_with};
-pub use transforms::jacobian::{
-    JacOpts, hessian, hessian_with, jacfwd, jacfwd_with, jacrev, jacrev_with,
+pub use transforms::grad::{
+    GradOpts, grad, grad_and_value, grad_and_value_with, grad_with, try_grad, try_grad_and_value,
+    try_grad_and_value_with, try_grad_with,
 };
-pub use transforms::jvp::{JvpOpts, jvp, jvp_with, jvp_with_aux, linearize, try_jvp_with};
-pub use transforms::vjp::{VjpFn, try_vjp, vjp, vjp_with_aux};
-pub use transforms::vmap::{Randomness, UNMAPPED, VmapOpts, try_vmap, vmap, vmap_with};
+pub use transforms::jacobian::{
+    JacOpts, hessian, hessian_with, jacfwd, jacfwd_with, jacrev, jacrev_with, try_hessian,
+    try_hessian_with, try_jacfwd, try_jacfwd_with, try_jacrev, try_jacrev_with,
+};
+pub use transforms::jvp::{
+    JvpOpts, jvp, jvp_with, jvp_with_aux, linearize, try_jvp, try_jvp_with, try_jvp_with_aux,
+    try_linearize,
+};
+pub use transforms::vjp::{VjpFn, try_vjp, try_vjp_with_aux, vjp, vjp_with_aux};
+pub use transforms::vmap::{
+    Randomness, UNMAPPED, VmapOpts, try_vmap, try_vmap_with, vmap, vmap_with,
+};

@@ -24,6 +24,8 @@
 //! assert!((epsilon - 7.32911117143).abs() < 1e-6);
 //! ```
 
+use crate::error::{Error, raise};
+
 /// The RDP orders Opacus's `RDPAccountant` searches by default: 1.1, 1.2, ..., 10.9, then
 /// 12, 13, ..., 63 (`[1 + x / 10.0 for x in range(1, 100)] + list(range(12, 64))`).
 pub fn default_orders() -> Vec<f64> {
@@ -156,12 +158,16 @@ pub fn compute_rdp(q: f64, noise_multiplier: f64, steps: u64, orders: &[f64]) ->
 pub fn privacy_spent(orders: &[f64], rdp: &[f64], delta: f64) -> (f64, f64) {
     check_delta("privacy_spent", delta);
     check_orders("privacy_spent", orders);
-    assert!(
-        orders.len() == rdp.len(),
-        "privacy_spent: {} orders but {} RDP values; give one RDP value per order",
-        orders.len(),
-        rdp.len()
-    );
+    if orders.len() != rdp.len() {
+        raise(Error::shape(
+            "privacy_spent",
+            format!(
+                "{} orders but {} RDP values; give one RDP value per order",
+                orders.len(),
+                rdp.len()
+            ),
+        ));
+    }
     let mut best = (f64::INFINITY, f64::NAN);
     for (&alpha, &r) in orders.iter().zip(rdp) {
         let eps = r - (delta.ln() + alpha.ln()) / (alpha - 1.0) + ((alpha - 1.0) / alpha).ln();
@@ -174,35 +180,49 @@ pub fn privacy_spent(orders: &[f64], rdp: &[f64], delta: f64) -> (f64, f64) {
 }
 
 #[track_caller]
-fn check_mechanism(op: &str, noise_multiplier: f64, q: f64) {
-    assert!(
-        noise_multiplier >= 0.0,
-        "{op}: noise_multiplier must be >= 0, got {noise_multiplier}"
-    );
-    assert!(
-        (0.0..=1.0).contains(&q),
-        "{op}: sample_rate must be in [0, 1] (the probability that an example is in a \
-         batch, e.g. batch_size / dataset_size), got {q}"
-    );
-}
-
-#[track_caller]
-fn check_orders(op: &str, orders: &[f64]) {
-    assert!(!orders.is_empty(), "{op}: no RDP orders given");
-    if let Some(bad) = orders.iter().find(|&&a| a.is_nan() || a <= 1.0) {
-        panic!("{op}: RDP orders must be > 1, got {bad}");
+fn check_mechanism(op: &'static str, noise_multiplier: f64, q: f64) {
+    if noise_multiplier.is_nan() || noise_multiplier < 0.0 {
+        raise(Error::value(
+            op,
+            format!("noise_multiplier must be >= 0, got {noise_multiplier}"),
+        ));
+    }
+    if !(0.0..=1.0).contains(&q) {
+        raise(Error::value(
+            op,
+            format!(
+                "sample_rate must be in [0, 1] (the probability that an example is in a batch, \
+                 e.g. batch_size / dataset_size), got {q}"
+            ),
+        ));
     }
 }
 
 #[track_caller]
-fn check_delta(op: &str, delta: f64) {
-    assert!(
-        delta > 0.0 && delta < 1.0,
-        "{op}: delta must be in (0, 1), got {delta}"
-    );
+fn check_orders(op: &'static str, orders: &[f64]) {
+    if orders.is_empty() {
+        raise(Error::value(op, "no RDP orders given"));
+    }
+    if let Some(bad) = orders.iter().find(|&&a| a.is_nan() || a <= 1.0) {
+        raise(Error::value(
+            op,
+            format!("RDP orders must be > 1, got {bad}"),
+        ));
+    }
+}
+
+#[track_caller]
+fn check_delta(op: &'static str, delta: f64) {
+    if !(delta > 0.0 && delta < 1.0) {
+        raise(Error::value(
+            op,
+            format!("delta must be in (0, 1), got {delta}"),
+        ));
+    }
 }
 
 /// RDP of one step at order `alpha`.
+#[track_caller]
 fn rdp_one_step(q: f64, sigma: f64, alpha: f64) -> f64 {
     if q == 0.0 {
         0.0
@@ -219,6 +239,7 @@ fn rdp_one_step(q: f64, sigma: f64, alpha: f64) -> f64 {
 
 /// `log(A_alpha)` for integer `alpha`: `A_alpha = sum_i C(alpha, i) q^i (1 - q)^(alpha - i)
 /// exp((i^2 - i) / (2 sigma^2))`, summed in log space.
+#[track_caller]
 fn log_a_int(q: f64, sigma: f64, alpha: u64) -> f64 {
     let (log_q, log_1mq) = (q.ln(), (-q).ln_1p());
     let mut log_a = f64::NEG_INFINITY;
@@ -241,6 +262,7 @@ fn log_a_int(q: f64, sigma: f64, alpha: u64) -> f64 {
 /// `log(A_alpha)` for fractional `alpha`: the two halves of the integral split at
 /// `z0 = sigma^2 ln(1/q - 1) + 1/2`, each a series in generalised binomial coefficients
 /// (which change sign past `alpha`), summed until the terms fall below `e^-30`.
+#[track_caller]
 fn log_a_frac(q: f64, sigma: f64, alpha: f64) -> f64 {
     let (log_q, log_1mq) = (q.ln(), (-q).ln_1p());
     let z0 = sigma * sigma * (1.0 / q - 1.0).ln() + 0.5;
@@ -287,12 +309,17 @@ fn log_add(x: f64, y: f64) -> f64 {
 }
 
 /// `ln(e^x - e^y)` for `x >= y`.
+#[track_caller]
 fn log_sub(x: f64, y: f64, setting: (f64, f64, f64)) -> f64 {
-    assert!(
-        x >= y,
-        "privacy: the RDP series for (sample_rate, noise_multiplier, order) = {setting:?} \
-         lost precision (log-space subtraction went negative); try an integer order"
-    );
+    if x.is_nan() || y.is_nan() || x < y {
+        raise(Error::value(
+            "compute_rdp",
+            format!(
+                "the RDP series for (sample_rate, noise_multiplier, order) = {setting:?} lost \
+                 precision (log-space subtraction went negative); try an integer order"
+            ),
+        ));
+    }
     if y == f64::NEG_INFINITY {
         return x;
     }

@@ -50,7 +50,7 @@ fn impossible_reshape_names_shape_and_size() {
         &["only one dimension can be inferred"],
     );
     let err = x.try_reshape(&[5]).unwrap_err();
-    assert!(matches!(err, Error::Op { op: "reshape", .. }));
+    assert!(matches!(err, Error::Shape { op: "reshape", .. }));
 }
 
 #[test]

@@ -24,6 +24,15 @@ pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
+/// The number of elements of `shape`, or `None` if it overflows `usize`. A shape with a zero
+/// dim has no elements whatever its other dims.
+pub fn checked_numel(shape: &[usize]) -> Option<usize> {
+    if shape.contains(&0) {
+        return Some(0);
+    }
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+}
+
 /// Where each element of an n-d view lives in its buffer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {

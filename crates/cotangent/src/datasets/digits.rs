@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, raise};
 use crate::trace::Tensor;
 
 const PIXELS: usize = 64;
@@ -53,10 +53,10 @@ impl Digits {
     #[track_caller]
     pub fn subset(&self, indices: &[usize]) -> Digits {
         if let Some(&bad) = indices.iter().find(|&&i| i >= self.len()) {
-            panic!(
-                "Digits::subset: index {bad} is out of range for {} samples",
-                self.len()
-            );
+            raise(Error::index(
+                "Digits::subset",
+                format!("index {bad} is out of range for {} samples", self.len()),
+            ));
         }
         let index = Tensor::new(indices.iter().map(|&i| i as i64).collect::<Vec<_>>());
         Digits {
@@ -86,10 +86,12 @@ impl Digits {
     /// If `test_fraction` is not in `[0, 1]`.
     #[track_caller]
     pub fn split(&self, test_fraction: f64, seed: u64) -> (Digits, Digits) {
-        assert!(
-            (0.0..=1.0).contains(&test_fraction),
-            "Digits::split: test_fraction must be in [0, 1], got {test_fraction}"
-        );
+        if !(0.0..=1.0).contains(&test_fraction) {
+            raise(Error::value(
+                "Digits::split",
+                format!("test_fraction must be in [0, 1], got {test_fraction}"),
+            ));
+        }
         let n = self.len();
         let n_test = (test_fraction * n as f64).ceil() as usize;
         let mut order: Vec<usize> = (0..n).collect();

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::{Module, StateDict, walk_mut};
-use crate::error::{Error, Result};
+use crate::error::{Error, OrRaise, Result};
 use crate::ops::shape::stack;
 use crate::trace::Tensor;
 
@@ -71,7 +71,7 @@ fn merge<'a>(maps: impl IntoIterator<Item = &'a StateDict>) -> Result<Vec<(Strin
         }
     }
     if !repeated.is_empty() {
-        return Err(Error::op(
+        return Err(Error::value(
             "functional_call",
             format!(
                 "{} appeared in multiple dictionaries; behavior of functional call is ambiguous",
@@ -133,7 +133,7 @@ impl<S: AsRef<str>> ParamDicts for &[(S, Tensor)] {
         for (k, v) in self {
             let k = k.as_ref();
             if out.iter().any(|(seen, _)| seen == k) {
-                return Err(Error::op(
+                return Err(Error::value(
                     "functional_call",
                     format!(
                         "the name '{k}' appears twice among the (name, tensor) pairs; give \
@@ -177,7 +177,7 @@ pub fn functional_call<M: Module + Clone>(
     params: impl ParamDicts,
     x: &Tensor,
 ) -> Tensor {
-    try_functional_call(module, params, x, CallOpts::new()).unwrap_or_else(|e| panic!("{e}"))
+    try_functional_call(module, params, x, CallOpts::new()).or_raise()
 }
 
 /// [`functional_call`] with torch's `strict` and `tie_weights` options.
@@ -191,7 +191,7 @@ pub fn functional_call_with<M: Module + Clone>(
     x: &Tensor,
     opts: CallOpts,
 ) -> Tensor {
-    try_functional_call(module, params, x, opts).unwrap_or_else(|e| panic!("{e}"))
+    try_functional_call(module, params, x, opts).or_raise()
 }
 
 /// Like [`functional_call_with`], returning an error instead of panicking.
@@ -214,7 +214,7 @@ pub fn try_functional_call<M: Module + Clone>(
 /// With the message of [`try_reparametrize`]'s error.
 #[track_caller]
 pub fn reparametrize<M: Module + Clone>(module: &M, params: impl ParamDicts, opts: CallOpts) -> M {
-    try_reparametrize(module, params, opts).unwrap_or_else(|e| panic!("{e}"))
+    try_reparametrize(module, params, opts).or_raise()
 }
 
 /// Like [`reparametrize`], returning an error instead of panicking.
@@ -282,7 +282,7 @@ pub(super) fn replace_tensors<M: Module + ?Sized>(
             if let Some((_, first)) = values.first() {
                 if values.iter().any(|(_, v)| !v.is_same(first)) {
                     let names: Vec<&str> = values.iter().map(|(n, _)| *n).collect();
-                    return Err(Error::op(
+                    return Err(Error::value(
                         who,
                         format!(
                             "functional_call got multiple values for keys {}, which are tied. \
@@ -311,7 +311,7 @@ pub(super) fn replace_tensors<M: Module + ?Sized>(
         if !missing.is_empty() {
             msgs.push(format!("Missing key(s): {}.", quoted(&missing)));
         }
-        return Err(Error::op(
+        return Err(Error::value(
             who,
             format!(
                 "Error(s) in reparametrizing for {}:\n\t{}",
@@ -321,7 +321,7 @@ pub(super) fn replace_tensors<M: Module + ?Sized>(
         ));
     }
     if !unexpected.is_empty() {
-        return Err(Error::op(
+        return Err(Error::value(
             who,
             format!(
                 "{} has no parameter or buffer named {}; its names are {}. A tensor under an \
@@ -336,7 +336,7 @@ pub(super) fn replace_tensors<M: Module + ?Sized>(
         if let Some(new) = assign.get(name)
             && new.shape() != old.shape()
         {
-            return Err(Error::op(
+            return Err(Error::shape(
                 who,
                 format!(
                     "'{name}' of {} has shape {:?}, but the tensor given for it has shape {:?}{}",
@@ -378,7 +378,7 @@ pub(super) fn replace_tensors<M: Module + ?Sized>(
 /// With the message of [`try_stack_module_state`]'s error.
 #[track_caller]
 pub fn stack_module_state<M: Module>(models: &[M]) -> (StateDict, StateDict) {
-    try_stack_module_state(models).unwrap_or_else(|e| panic!("{e}"))
+    try_stack_module_state(models).or_raise()
 }
 
 /// Like [`stack_module_state`], returning an error instead of panicking.
@@ -388,7 +388,7 @@ pub fn stack_module_state<M: Module>(models: &[M]) -> (StateDict, StateDict) {
 /// messages), or models of one class whose tensors differ in name or shape.
 pub fn try_stack_module_state<M: Module>(models: &[M]) -> Result<(StateDict, StateDict)> {
     fn err<T>(msg: String) -> Result<T> {
-        Err(Error::op("stack_module_state", msg))
+        Err(Error::shape("stack_module_state", msg))
     }
     let Some(first) = models.first() else {
         return err("Expected at least one model, got 0.".into());

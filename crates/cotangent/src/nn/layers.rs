@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{Kind, Module, init, input_error};
-use crate::error::Result;
+use crate::error::{Error, Result, raise};
 use crate::ops::elementwise::gelu;
 use crate::ops::linalg::try_linear;
 use crate::ops::nn::{dropout, try_layer_norm};
@@ -182,15 +182,21 @@ impl Conv2d {
         args: Conv2dArgs,
     ) -> Conv2d {
         let g = args.groups;
-        assert!(g > 0, "groups must be a positive integer");
-        assert!(
-            in_channels.is_multiple_of(g),
-            "in_channels must be divisible by groups"
-        );
-        assert!(
-            out_channels.is_multiple_of(g),
-            "out_channels must be divisible by groups"
-        );
+        if g == 0 {
+            raise(Error::value("Conv2d", "groups must be a positive integer"));
+        }
+        if !in_channels.is_multiple_of(g) {
+            raise(Error::value(
+                "Conv2d",
+                format!("in_channels must be divisible by groups (got {in_channels} and {g})"),
+            ));
+        }
+        if !out_channels.is_multiple_of(g) {
+            raise(Error::value(
+                "Conv2d",
+                format!("out_channels must be divisible by groups (got {out_channels} and {g})"),
+            ));
+        }
         let fan_in = in_channels / g * kernel_size[0] * kernel_size[1];
         let bound = init::fan_in_bound(fan_in);
         Conv2d {
@@ -374,10 +380,12 @@ impl Dropout {
     /// Unless `0 <= p <= 1`, with torch's message.
     #[track_caller]
     pub fn new(p: f64) -> Dropout {
-        assert!(
-            (0.0..=1.0).contains(&p),
-            "dropout probability has to be between 0 and 1, but got {p}"
-        );
+        if !(0.0..=1.0).contains(&p) {
+            raise(Error::value(
+                "Dropout",
+                format!("dropout probability has to be between 0 and 1, but got {p}"),
+            ));
+        }
         Dropout { p, training: true }
     }
 }

@@ -41,7 +41,7 @@ pub use layers::{
 use std::collections::BTreeMap;
 
 use crate::array::DType;
-use crate::error::{Error, Result};
+use crate::error::{Error, OrRaise, Result};
 use crate::trace::Tensor;
 
 pub(crate) use layers::op_info;
@@ -151,7 +151,7 @@ pub trait Module: CloneModule + Send + Sync + 'static {
     /// With the message of [`Module::try_forward`]'s error.
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
-        self.try_forward(x).unwrap_or_else(|e| panic!("{e}"))
+        self.try_forward(x).or_raise()
     }
 
     /// Every parameter and buffer of the tree with its full name, in registration order.
@@ -434,7 +434,7 @@ fn unique_of_kind<M: Module + ?Sized>(m: &M, want: Kind) -> StateDict {
 
 /// The error of a layer given input it cannot take.
 fn input_error(layer: &'static str, describe: String, expected: &str, shape: &[usize]) -> Error {
-    Error::op(
+    Error::shape(
         layer,
         format!("{describe} expected {expected}, but got input of shape {shape:?}"),
     )

@@ -18,6 +18,7 @@
 //! assert!(x.abs().item::<f64>() < 1e-2);
 //! ```
 
+use crate::error::{Error, raise};
 use crate::trace::Tensor;
 use crate::tree::Tree;
 use crate::tree::TreeDef;
@@ -238,12 +239,14 @@ impl Adam {
 
 /// The leaves of `tree`, which must have the parameters' structure.
 #[track_caller]
-fn leaves_like<T: Tree>(op: &str, what: &str, tree: &T, def: &TreeDef) -> Vec<Tensor> {
+fn leaves_like<T: Tree>(op: &'static str, what: &str, tree: &T, def: &TreeDef) -> Vec<Tensor> {
     let (leaves, d) = tree.flatten();
-    assert!(
-        d.same_structure(def),
-        "{op}: {what} must have the parameters' structure {def}, but has {d}"
-    );
+    if !d.same_structure(def) {
+        raise(Error::shape(
+            op,
+            format!("{what} must have the parameters' structure {def}, but has {d}"),
+        ));
+    }
     leaves
 }
 

@@ -3,6 +3,7 @@
 //! are constants.
 
 use crate::array::{Array, DType};
+use crate::error::{Error, raise};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::Tensor;
 
@@ -75,11 +76,15 @@ impl Tensor {
     /// If `step` is zero or has the wrong sign, with torch's message.
     #[track_caller]
     pub fn arange_step(start: f64, end: f64, step: f64, dtype: DType) -> Tensor {
-        assert!(step != 0.0, "arange: step must be nonzero");
-        assert!(
-            (end - start) * step >= 0.0,
-            "arange: upper bound and larger bound inconsistent with step sign"
-        );
+        if step == 0.0 {
+            raise(Error::value("arange", "step must be nonzero"));
+        }
+        if (end - start) * step < 0.0 {
+            raise(Error::value(
+                "arange",
+                "upper bound and larger bound inconsistent with step sign",
+            ));
+        }
         let n = ((end - start) / step).ceil().max(0.0) as usize;
         let values: Vec<f64> = (0..n).map(|i| start + i as f64 * step).collect();
         Tensor::from_vec(values, &[n])

@@ -7,6 +7,7 @@
 //! tensor is promoted to `f32`, a float tensor keeps its dtype.
 
 use crate::array::DType;
+use crate::error::{Error, raise};
 use crate::primitives::unary::int_op_info;
 use crate::primitives::{erf::erf_series, minimum::minimum, where_select::where_};
 use crate::testing::{OpInfo, RefArray, S, XS, broadcast_shape};
@@ -66,10 +67,12 @@ pub fn clamp(x: &Tensor, min: Option<f64>, max: Option<f64>) -> Tensor {
 /// ```
 #[track_caller]
 pub fn clamp_tensor(x: &Tensor, min: Option<&Tensor>, max: Option<&Tensor>) -> Tensor {
-    assert!(
-        min.is_some() || max.is_some(),
-        "clamp: At least one of 'min' or 'max' must not be None"
-    );
+    if min.is_none() && max.is_none() {
+        raise(Error::value(
+            "clamp",
+            "At least one of 'min' or 'max' must not be None",
+        ));
+    }
     // `where` keeps NaN (every comparison with it is false) and picks `x` on the bounds,
     // so the derivative there is 1, as in torch.
     let mut y = x.clone();
@@ -148,7 +151,10 @@ pub fn gelu(x: &Tensor, approximate: &str) -> Tensor {
             let inner = (x + &(x * x * x * 0.044715)) * k;
             x * 0.5 * (1.0 + inner.tanh())
         }
-        other => panic!("gelu: approximate argument must be either none or tanh. (got {other:?})"),
+        other => raise(Error::value(
+            "gelu",
+            format!("approximate argument must be either none or tanh. (got {other:?})"),
+        )),
     }
 }
 
@@ -222,10 +228,12 @@ pub fn leaky_relu(x: &Tensor, negative_slope: f64) -> Tensor {
 /// ```
 #[track_caller]
 pub fn hardtanh(x: &Tensor, min_val: f64, max_val: f64) -> Tensor {
-    assert!(
-        min_val <= max_val,
-        "hardtanh: min_val ({min_val}) must not be greater than max_val ({max_val})"
-    );
+    if min_val > max_val {
+        raise(Error::value(
+            "hardtanh",
+            format!("min_val ({min_val}) must not be greater than max_val ({max_val})"),
+        ));
+    }
     clamp(x, Some(min_val), Some(max_val))
 }
 

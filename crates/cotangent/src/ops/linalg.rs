@@ -4,7 +4,7 @@
 //! place, so no operand is copied unless its layout cannot be read as a strided matrix.
 
 use crate::array::DType;
-use crate::error::{Error, Result};
+use crate::error::{Error, OrRaise, Result};
 use crate::primitives::dot_general::{reference_dot_general, try_dot_general};
 use crate::primitives::frontend::{try_broadcast_shapes, try_broadcast_to, try_normalize_dim};
 use crate::testing::{OpInfo, RefArray, TestRng, broadcast_shape};
@@ -18,7 +18,7 @@ fn mat(rows: usize, cols: usize) -> String {
 /// The error for bool operands, which have no matrix product in torch either.
 fn no_bool(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
     if a.dtype().promote(b.dtype()) == DType::Bool {
-        return Err(Error::op(
+        return Err(Error::dtype(
             op,
             "\"addmm_impl_cpu_\" not implemented for 'Bool'; cast the operands to a float or \
              integer dtype first",
@@ -29,7 +29,7 @@ fn no_bool(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
 
 /// The inner-size error of `dot`.
 fn dot_mismatch(op: &'static str, n: usize, m: usize) -> Error {
-    Error::op(
+    Error::shape(
         op,
         format!(
             "inconsistent tensor size, expected tensor [{n}] and src [{m}] to have the same \
@@ -42,7 +42,7 @@ fn dot_mismatch(op: &'static str, n: usize, m: usize) -> Error {
 pub fn try_matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let (ra, rb) = (a.dim(), b.dim());
     if ra == 0 || rb == 0 {
-        return Err(Error::op(
+        return Err(Error::shape(
             "matmul",
             format!(
                 "both arguments to matmul need to be at least 1D, but they are {ra}D and {rb}D"
@@ -64,7 +64,7 @@ pub fn try_matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         }
         (_, 1) => {
             if k != kb {
-                return Err(Error::op(
+                return Err(Error::shape(
                     "matmul",
                     format!(
                         "size mismatch, got input ({m_rows}), mat ({}), vec ({kb})",
@@ -77,7 +77,7 @@ pub fn try_matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         (_, 2) => {
             // [..., n, k] @ [k, m]: one product with all of a's leading dims as rows.
             if k != kb {
-                return Err(Error::op(
+                return Err(Error::shape(
                     "matmul",
                     format!(
                         "mat1 and mat2 shapes cannot be multiplied ({} and {})",
@@ -95,7 +95,7 @@ pub fn try_matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             let batch = try_broadcast_shapes("matmul", &sa2[..ra2 - 2], &sb[..rb - 2])?;
             let nb: usize = batch.iter().product();
             if k != kb {
-                return Err(Error::op(
+                return Err(Error::shape(
                     "matmul",
                     format!(
                         "Expected size for first two dimensions of batch2 tensor to be: [{nb}, {k}] \
@@ -135,7 +135,7 @@ pub fn try_matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// ```
 #[track_caller]
 pub fn matmul(a: &Tensor, b: &Tensor) -> Tensor {
-    try_matmul(a, b).unwrap_or_else(|e| panic!("{e}"))
+    try_matmul(a, b).or_raise()
 }
 
 /// Product of two matrices (`torch.mm`); no broadcasting.
@@ -151,13 +151,13 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Tensor {
 pub fn mm(a: &Tensor, b: &Tensor) -> Tensor {
     let check = || -> Result<Tensor> {
         if a.dim() != 2 {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "mm",
                 format!("self must be a matrix, got a {}-d tensor", a.dim()),
             ));
         }
         if b.dim() != 2 {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "mm",
                 format!("mat2 must be a matrix, got a {}-d tensor", b.dim()),
             ));
@@ -165,7 +165,7 @@ pub fn mm(a: &Tensor, b: &Tensor) -> Tensor {
         no_bool("mm", a, b)?;
         let (sa, sb) = (a.shape(), b.shape());
         if sa[1] != sb[0] {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "mm",
                 format!(
                     "mat1 and mat2 shapes cannot be multiplied ({} and {})",
@@ -176,7 +176,7 @@ pub fn mm(a: &Tensor, b: &Tensor) -> Tensor {
         }
         try_dot_general(a, b, (&[1], &[0]), (&[], &[]))
     };
-    check().unwrap_or_else(|e| panic!("{e}"))
+    check().or_raise()
 }
 
 /// Batched product of equal batches of matrices (`torch.bmm`): `[b, n, k] @ [b, k, m]`; no
@@ -193,13 +193,13 @@ pub fn mm(a: &Tensor, b: &Tensor) -> Tensor {
 pub fn bmm(a: &Tensor, b: &Tensor) -> Tensor {
     let check = || -> Result<Tensor> {
         if a.dim() != 3 {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "bmm",
                 format!("batch1 must be a 3D tensor, got a {}-d tensor", a.dim()),
             ));
         }
         if b.dim() != 3 {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "bmm",
                 format!("batch2 must be a 3D tensor, got a {}-d tensor", b.dim()),
             ));
@@ -207,7 +207,7 @@ pub fn bmm(a: &Tensor, b: &Tensor) -> Tensor {
         no_bool("bmm", a, b)?;
         let (sa, sb) = (a.shape(), b.shape());
         if sa[0] != sb[0] {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "bmm",
                 format!(
                     "batch1 and batch2 must have same number of batches, got {} and {}",
@@ -216,7 +216,7 @@ pub fn bmm(a: &Tensor, b: &Tensor) -> Tensor {
             ));
         }
         if sa[2] != sb[1] {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "bmm",
                 format!(
                     "Expected size for first two dimensions of batch2 tensor to be: [{}, {}] but \
@@ -227,7 +227,7 @@ pub fn bmm(a: &Tensor, b: &Tensor) -> Tensor {
         }
         try_dot_general(a, b, (&[2], &[1]), (&[0], &[0]))
     };
-    check().unwrap_or_else(|e| panic!("{e}"))
+    check().or_raise()
 }
 
 /// Inner product of two vectors, a 0-d tensor (`torch.dot`).
@@ -244,7 +244,7 @@ pub fn bmm(a: &Tensor, b: &Tensor) -> Tensor {
 pub fn dot(a: &Tensor, b: &Tensor) -> Tensor {
     let check = || -> Result<Tensor> {
         if a.dim() != 1 || b.dim() != 1 {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "dot",
                 format!(
                     "1D tensors expected, but got {}D and {}D tensors",
@@ -259,7 +259,7 @@ pub fn dot(a: &Tensor, b: &Tensor) -> Tensor {
         }
         try_dot_general(a, b, (&[0], &[0]), (&[], &[]))
     };
-    check().unwrap_or_else(|e| panic!("{e}"))
+    check().or_raise()
 }
 
 /// Matrix-vector product (`torch.mv`): `[n, k] @ [k]` is `[n]`.
@@ -275,7 +275,7 @@ pub fn dot(a: &Tensor, b: &Tensor) -> Tensor {
 pub fn mv(a: &Tensor, v: &Tensor) -> Tensor {
     let check = || -> Result<Tensor> {
         if a.dim() != 2 || v.dim() != 1 {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "mv",
                 format!(
                     "vector + matrix @ vector expected, got 1, {}, {}",
@@ -287,7 +287,7 @@ pub fn mv(a: &Tensor, v: &Tensor) -> Tensor {
         no_bool("mv", a, v)?;
         let (sa, n) = (a.shape(), v.shape()[0]);
         if sa[1] != n {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "mv",
                 format!(
                     "size mismatch, got input ({}), mat ({}), vec ({n})",
@@ -298,7 +298,7 @@ pub fn mv(a: &Tensor, v: &Tensor) -> Tensor {
         }
         try_dot_general(a, v, (&[1], &[0]), (&[], &[]))
     };
-    check().unwrap_or_else(|e| panic!("{e}"))
+    check().or_raise()
 }
 
 /// Outer product of two vectors (`torch.outer`): `out[i, j] = a[i] * b[j]`.
@@ -316,7 +316,7 @@ pub fn outer(a: &Tensor, b: &Tensor) -> Tensor {
     let check = || -> Result<Tensor> {
         for (name, t) in [("self", a), ("vec2", b)] {
             if t.dim() != 1 {
-                return Err(Error::op(
+                return Err(Error::shape(
                     "outer",
                     format!("Expected 1-D argument {name}, but got {}-D", t.dim()),
                 ));
@@ -325,13 +325,13 @@ pub fn outer(a: &Tensor, b: &Tensor) -> Tensor {
         no_bool("outer", a, b)?;
         try_dot_general(a, b, (&[], &[]), (&[], &[]))
     };
-    check().unwrap_or_else(|e| panic!("{e}"))
+    check().or_raise()
 }
 
 /// Like [`tensordot`], returning an error instead of panicking.
 pub fn try_tensordot(a: &Tensor, b: &Tensor, dims_a: &[isize], dims_b: &[isize]) -> Result<Tensor> {
     if dims_a.len() != dims_b.len() {
-        return Err(Error::op(
+        return Err(Error::shape(
             "tensordot",
             format!("both dimension lists should have same length, got {dims_a:?} and {dims_b:?}"),
         ));
@@ -347,7 +347,7 @@ pub fn try_tensordot(a: &Tensor, b: &Tensor, dims_a: &[isize], dims_b: &[isize])
             b.shape().get(ib).copied().unwrap_or(1),
         );
         if na != nb {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "tensordot",
                 format!(
                     "contracted dimensions need to match, but first has size {na} in dim {ia} and \
@@ -374,14 +374,14 @@ pub fn try_tensordot(a: &Tensor, b: &Tensor, dims_a: &[isize], dims_b: &[isize])
 /// ```
 #[track_caller]
 pub fn tensordot(a: &Tensor, b: &Tensor, dims_a: &[isize], dims_b: &[isize]) -> Tensor {
-    try_tensordot(a, b, dims_a, dims_b).unwrap_or_else(|e| panic!("{e}"))
+    try_tensordot(a, b, dims_a, dims_b).or_raise()
 }
 
 /// Like [`linear`], returning an error instead of panicking.
 pub fn try_linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     let (rx, rw) = (x.dim(), weight.dim());
     if rx == 0 || rw == 0 || rw > 2 {
-        return Err(Error::op(
+        return Err(Error::shape(
             "linear",
             format!(
                 "input must be at least 1D and weight 1D or 2D, but they are {rx}D and {rw}D; \
@@ -394,7 +394,7 @@ pub fn try_linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<
     if k != kw {
         let rows: usize = x.shape()[..rx - 1].iter().product();
         let out = if rw == 2 { weight.shape()[0] } else { 1 };
-        return Err(Error::op(
+        return Err(Error::shape(
             "linear",
             format!(
                 "mat1 and mat2 shapes cannot be multiplied ({} and {})",
@@ -432,7 +432,7 @@ pub fn try_linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<
 /// ```
 #[track_caller]
 pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
-    try_linear(x, weight, bias).unwrap_or_else(|e| panic!("{e}"))
+    try_linear(x, weight, bias).or_raise()
 }
 
 impl Tensor {

@@ -1,7 +1,7 @@
 //! Functional forms of the `nn` layers that are not single primitives (torch.nn.functional's
 //! `layer_norm` and `dropout`), as composites.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, OrRaise, Result, raise};
 use crate::primitives::random::bernoulli;
 use crate::testing::{OpInfo, RefArray, TestRng};
 use crate::trace::Tensor;
@@ -26,7 +26,7 @@ pub fn layer_norm(
     bias: Option<&Tensor>,
     eps: f64,
 ) -> Tensor {
-    try_layer_norm(x, normalized_shape, weight, bias, eps).unwrap_or_else(|e| panic!("{e}"))
+    try_layer_norm(x, normalized_shape, weight, bias, eps).or_raise()
 }
 
 /// Like [`layer_norm`], returning an error instead of panicking.
@@ -44,7 +44,7 @@ pub fn try_layer_norm(
     let k = normalized_shape.len();
     let shape = x.shape();
     if k == 0 || shape.len() < k || shape[shape.len() - k..] != *normalized_shape {
-        return Err(Error::op(
+        return Err(Error::shape(
             "layer_norm",
             format!(
                 "Given normalized_shape={normalized_shape:?}, expected input with shape \
@@ -61,7 +61,7 @@ pub fn try_layer_norm(
         if let Some(t) = t
             && t.shape() != normalized_shape
         {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "layer_norm",
                 format!(
                     "{what} has shape {:?}, expected normalized_shape {normalized_shape:?}",
@@ -100,10 +100,12 @@ pub fn try_layer_norm(
 /// Unless `0 <= p <= 1`, with torch's message.
 #[track_caller]
 pub fn dropout(x: &Tensor, p: f64, training: bool) -> Tensor {
-    assert!(
-        (0.0..=1.0).contains(&p),
-        "dropout probability has to be between 0 and 1, but got {p}"
-    );
+    if !(0.0..=1.0).contains(&p) {
+        raise(Error::value(
+            "dropout",
+            format!("dropout probability has to be between 0 and 1, but got {p}"),
+        ));
+    }
     if !training || p == 0.0 {
         return x.clone();
     }

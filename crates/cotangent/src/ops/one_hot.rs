@@ -2,7 +2,7 @@
 //! broadcast comparison of the indices against `0..num_classes`.
 
 use crate::array::DType;
-use crate::error::Error;
+use crate::error::{Error, raise};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::Tensor;
 
@@ -24,29 +24,43 @@ use crate::trace::Tensor;
 /// ```
 #[track_caller]
 pub fn one_hot(x: &Tensor, num_classes: i64) -> Tensor {
-    let fail = |msg: &str| -> ! { panic!("{}", Error::op("one_hot", msg)) };
     if x.dtype() != DType::I64 {
-        fail("one_hot is only applicable to index tensor of type LongTensor.");
+        raise(Error::dtype(
+            "one_hot",
+            "one_hot is only applicable to index tensor of type LongTensor.",
+        ));
     }
     if num_classes < -1 {
-        fail(&format!(
-            "num_classes should be -1 or non-negative, got {num_classes}"
+        raise(Error::value(
+            "one_hot",
+            format!("num_classes should be -1 or non-negative, got {num_classes}"),
         ));
     }
     let classes = if x.numel() == 0 {
         if num_classes == -1 {
-            fail("Can not infer total number of classes from empty tensor.");
+            raise(Error::value(
+                "one_hot",
+                "Can not infer total number of classes from empty tensor.",
+            ));
         }
         num_classes
     } else {
         if x.min().item::<i64>() < 0 {
-            fail("Class values must be non-negative.");
+            raise(Error::index(
+                "one_hot",
+                "Class values must be non-negative.",
+            ));
         }
         let largest = x.max().item::<i64>();
         if num_classes == -1 {
             largest + 1
         } else if largest >= num_classes {
-            fail("Class values must be smaller than num_classes.");
+            raise(Error::index(
+                "one_hot",
+                format!(
+                    "Class values must be smaller than num_classes. Got class {largest} for num_classes = {num_classes}"
+                ),
+            ));
         } else {
             num_classes
         }

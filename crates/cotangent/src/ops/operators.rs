@@ -5,6 +5,7 @@
 use std::ops::{Add, Div, Mul, Neg, Not, Sub};
 
 use crate::array::DType;
+use crate::error::{Error, raise};
 use crate::trace::Tensor;
 
 /// A scalar operand as a 0-d tensor of the dtype torch would give `tensor op scalar`.
@@ -101,12 +102,16 @@ impl Neg for Tensor {
 /// implemented.
 #[track_caller]
 fn not_operator(x: &Tensor) -> Tensor {
-    assert!(
-        x.dtype() == DType::Bool,
-        "bitwise_not: the `!` operator is only implemented for bool tensors, got {}; for \
-         a mask use logical_not() or compare first (e.g. !x.gt_scalar(0.0))",
-        x.dtype()
-    );
+    if x.dtype() != DType::Bool {
+        raise(Error::dtype(
+            "bitwise_not",
+            format!(
+                "the `!` operator is only implemented for bool tensors, got {}; for a mask use \
+                 logical_not() or compare first (e.g. !x.gt_scalar(0.0))",
+                x.dtype()
+            ),
+        ));
+    }
     crate::primitives::logical_not::logical_not(x)
 }
 

@@ -7,7 +7,7 @@
 //! cancels out of those formulas, so no gradient is lost by the shift.
 
 use crate::array::DType;
-use crate::error::Error;
+use crate::error::{Error, raise};
 use crate::primitives::frontend::{normalize_dim, reduction_axes};
 use crate::primitives::reduce_sum::sum_dims;
 use crate::primitives::where_select::where_;
@@ -47,13 +47,10 @@ fn reduced_count(x: &Tensor, dims: &[isize]) -> usize {
 fn check_nonempty_dim(op: &'static str, x: &Tensor, dim: isize) -> usize {
     let axis = normalize_dim(op, dim, x.dim());
     if x.dim() > 0 && x.shape()[axis] == 0 {
-        panic!(
-            "{}",
-            Error::op(
-                op,
-                format!("Expected reduction dim {axis} to have non-zero size.")
-            )
-        );
+        raise(Error::shape(
+            op,
+            format!("Expected reduction dim {axis} to have non-zero size."),
+        ));
     }
     axis
 }
@@ -109,17 +106,14 @@ pub fn min_dim(x: &Tensor, dim: isize, keepdim: bool) -> (Tensor, Tensor) {
 #[track_caller]
 pub fn mean(x: &Tensor, dims: Option<&[isize]>, keepdim: bool) -> Tensor {
     if !x.dtype().is_float() {
-        panic!(
-            "{}",
-            Error::op(
-                "mean",
-                format!(
-                    "mean(): could not infer output dtype. Input dtype must be either a \
+        raise(Error::dtype(
+            "mean",
+            format!(
+                "mean(): could not infer output dtype. Input dtype must be either a \
                      floating point or complex dtype. Got: {}",
-                    scalar_type_name(x.dtype())
-                )
-            )
-        );
+                scalar_type_name(x.dtype())
+            ),
+        ));
     }
     let dims = dims_or_all("mean", x, dims);
     let n = reduced_count(x, &dims);
@@ -144,16 +138,13 @@ pub fn mean(x: &Tensor, dims: Option<&[isize]>, keepdim: bool) -> Tensor {
 #[track_caller]
 pub fn var(x: &Tensor, dims: Option<&[isize]>, correction: f64, keepdim: bool) -> Tensor {
     if !x.dtype().is_float() {
-        panic!(
-            "{}",
-            Error::op(
-                "var",
-                format!(
-                    "std and var only support floating point and complex dtypes, got {}",
-                    x.dtype()
-                )
-            )
-        );
+        raise(Error::dtype(
+            "var",
+            format!(
+                "std and var only support floating point and complex dtypes, got {}",
+                x.dtype()
+            ),
+        ));
     }
     let dims = dims_or_all("var", x, dims);
     let n = reduced_count(x, &dims) as f64;
@@ -265,16 +256,13 @@ pub fn log_softmax(x: &Tensor, dim: isize) -> Tensor {
 #[track_caller]
 fn float_only(op: &'static str, x: &Tensor) {
     if !x.dtype().is_float() {
-        panic!(
-            "{}",
-            Error::op(
-                op,
-                format!(
-                    "not implemented for '{}'; cast the input with .to_dtype(DType::F32) first",
-                    scalar_type_name(x.dtype())
-                )
-            )
-        );
+        raise(Error::dtype(
+            op,
+            format!(
+                "not implemented for '{}'; cast the input with .to_dtype(DType::F32) first",
+                scalar_type_name(x.dtype())
+            ),
+        ));
     }
 }
 

@@ -5,7 +5,7 @@
 use std::borrow::Borrow;
 
 use crate::array::Dims;
-use crate::error::Error;
+use crate::error::{Error, OrRaise, raise};
 use crate::primitives::concatenate::cat;
 use crate::primitives::frontend::normalize_dim;
 use crate::testing::{OpInfo, RefArray, TestRng};
@@ -26,26 +26,23 @@ use crate::trace::Tensor;
 #[track_caller]
 pub fn stack<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Tensor {
     let Some(first) = tensors.first().map(|t| t.borrow()) else {
-        panic!(
-            "{}",
-            Error::op("stack", "stack expects a non-empty TensorList")
-        );
+        raise(Error::value(
+            "stack",
+            "stack expects a non-empty TensorList",
+        ));
     };
     for (k, t) in tensors.iter().enumerate() {
         let t = t.borrow();
         if t.shape() != first.shape() {
-            panic!(
-                "{}",
-                Error::op(
-                    "stack",
-                    format!(
-                        "stack expects each tensor to be equal size, but got {:?} at entry 0 \
+            raise(Error::shape(
+                "stack",
+                format!(
+                    "stack expects each tensor to be equal size, but got {:?} at entry 0 \
                          and {:?} at entry {k}",
-                        first.shape(),
-                        t.shape()
-                    )
-                )
-            );
+                    first.shape(),
+                    t.shape()
+                ),
+            ));
         }
     }
     let d = normalize_dim("stack", dim, first.dim() + 1) as isize;
@@ -101,10 +98,10 @@ pub fn vstack<T: Borrow<Tensor>>(tensors: &[T]) -> Tensor {
 #[track_caller]
 fn split_dim(op: &'static str, x: &Tensor, dim: isize) -> usize {
     if x.dim() == 0 {
-        panic!(
-            "{}",
-            Error::op(op, "split expects at least a 1-dimensional tensor")
-        );
+        raise(Error::shape(
+            op,
+            "split expects at least a 1-dimensional tensor",
+        ));
     }
     normalize_dim(op, dim, x.dim())
 }
@@ -126,15 +123,12 @@ pub fn split(x: &Tensor, split_size: usize, dim: isize) -> Vec<Tensor> {
     let d = split_dim("split", x, dim);
     let n = x.shape()[d];
     if split_size == 0 && n > 0 {
-        panic!(
-            "{}",
-            Error::op(
-                "split",
-                format!(
-                    "split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
-                )
-            )
-        );
+        raise(Error::value(
+            "split",
+            format!(
+                "split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
+            ),
+        ));
     }
     let pieces = if split_size == 0 {
         1
@@ -162,16 +156,13 @@ pub fn split_with_sizes(x: &Tensor, split_sizes: &[usize], dim: isize) -> Vec<Te
     let d = split_dim("split_with_sizes", x, dim);
     let n = x.shape()[d];
     if split_sizes.iter().sum::<usize>() != n {
-        panic!(
-            "{}",
-            Error::op(
-                "split_with_sizes",
-                format!(
-                    "split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's \
+        raise(Error::shape(
+            "split_with_sizes",
+            format!(
+                "split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's \
                      size at dimension {d}), but got split_sizes={split_sizes:?}"
-                )
-            )
-        );
+            ),
+        ));
     }
     narrow_pieces(x, d, split_sizes)
 }
@@ -190,13 +181,10 @@ pub fn split_with_sizes(x: &Tensor, split_sizes: &[usize], dim: isize) -> Vec<Te
 #[track_caller]
 pub fn chunk(x: &Tensor, chunks: usize, dim: isize) -> Vec<Tensor> {
     if chunks == 0 {
-        panic!(
-            "{}",
-            Error::op(
-                "chunk",
-                format!("chunk expects `chunks` to be greater than 0, got: {chunks}")
-            )
-        );
+        raise(Error::value(
+            "chunk",
+            format!("chunk expects `chunks` to be greater than 0, got: {chunks}"),
+        ));
     }
     let d = split_dim("chunk", x, dim);
     let n = x.shape()[d];
@@ -234,8 +222,8 @@ fn narrow_pieces(x: &Tensor, d: usize, sizes: &[usize]) -> Vec<Tensor> {
 /// ```
 #[track_caller]
 pub fn flip(x: &Tensor, dims: &[isize]) -> Tensor {
-    let axes: Dims = crate::primitives::frontend::try_normalize_dims("flip", dims, x.dim())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let axes: Dims =
+        crate::primitives::frontend::try_normalize_dims("flip", dims, x.dim()).or_raise();
     axes.iter().fold(x.clone(), |y, &d| {
         let n = y.shape()[d] as i64;
         if n <= 1 {
@@ -261,18 +249,15 @@ pub fn flip(x: &Tensor, dims: &[isize]) -> Tensor {
 #[track_caller]
 pub fn repeat(x: &Tensor, sizes: &[usize]) -> Tensor {
     if sizes.len() < x.dim() {
-        panic!(
-            "{}",
-            Error::op(
-                "repeat",
-                format!(
-                    "Number of dimensions of repeat dims can not be smaller than number of \
+        raise(Error::shape(
+            "repeat",
+            format!(
+                "Number of dimensions of repeat dims can not be smaller than number of \
                      dimensions of tensor (got {} sizes for a {}-d tensor)",
-                    sizes.len(),
-                    x.dim()
-                )
-            )
-        );
+                sizes.len(),
+                x.dim()
+            ),
+        ));
     }
     let lead = sizes.len() - x.dim();
     let own: Vec<usize> = (0..sizes.len())

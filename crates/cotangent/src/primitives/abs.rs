@@ -1,5 +1,6 @@
 //! `abs`: elementwise absolute value |x|. d/dx |x| = sign x (0 at 0, by convention).
 
+use crate::error::{Error, raise};
 use super::Save;
 use super::unary::{Point, UnaryOp, apply, int_op_info};
 use crate::array::backend::UnaryKernel;
@@ -36,10 +37,12 @@ impl UnaryOp for Abs {
 /// ```
 #[track_caller]
 pub fn abs(x: &Tensor) -> Tensor {
-    assert!(
-        x.dtype() != DType::Bool,
-        "abs: not implemented for 'torch.bool'; cast the input with .to_dtype() first"
-    );
+    if x.dtype() == DType::Bool {
+        raise(Error::dtype(
+            "abs",
+            "not implemented for 'torch.bool'; cast the input with .to_dtype() first",
+        ));
+    }
     apply::<Abs>(x)
 }
 

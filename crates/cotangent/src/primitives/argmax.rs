@@ -11,7 +11,7 @@ use super::rules::batch_at_front;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend;
 use crate::array::{Array, DType};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, raise};
 use crate::testing::{OpInfo, RefArray, TestRng};
 use crate::trace::{Tensor, bind};
 
@@ -27,7 +27,7 @@ pub(crate) struct ArgReduce {
 /// Shape rule of argmax/argmin: the axis is removed, it must be non-empty, the output is `i64`.
 fn arg_aval(op: &'static str, x: AvalRef<'_>, axis: usize) -> Result<Aval> {
     if x.shape.get(axis) == Some(&0) {
-        return Err(Error::op(
+        return Err(Error::shape(
             op,
             format!("Expected reduction dim {axis} to have non-zero size."),
         ));
@@ -94,13 +94,10 @@ pub(crate) fn arg_reduce(
     match dim {
         None => {
             if x.numel() == 0 {
-                panic!(
-                    "{}",
-                    Error::op(
+                raise(Error::shape(
                         op,
                         "Expected reduction dim to be specified for input.numel() == 0."
-                    )
-                );
+                    ));
             }
             let out = bind_axis(&reshape_to(x, &[x.numel()]), 0);
             if keepdim {
@@ -115,13 +112,10 @@ pub(crate) fn arg_reduce(
                 return bind_axis(&reshape_to(x, &[1]), 0);
             }
             if x.shape()[axis] == 0 {
-                panic!(
-                    "{}",
-                    Error::op(
+                raise(Error::shape(
                         op,
                         format!("Expected reduction dim {axis} to have non-zero size.")
-                    )
-                );
+                    ));
             }
             let out = bind_axis(x, axis);
             if keepdim {

@@ -87,7 +87,7 @@ impl<K: BinaryOp> fmt::Debug for Binary<K> {
 /// a failure here is an internal error).
 pub(crate) fn equal_avals(op: &'static str, a: AvalRef<'_>, b: AvalRef<'_>) -> Result<()> {
     if a.shape != b.shape || a.dtype != b.dtype {
-        return Err(Error::op(
+        return Err(Error::dtype(
             op,
             format!(
                 "internal: primitive operands must have equal shapes and dtypes, got {:?} {} and {:?} {}",
@@ -112,7 +112,7 @@ impl<K: BinaryOp> Primitive for Binary<K> {
             DType::Bool => K::BOOL.is_some(),
         };
         if !ok {
-            return Err(Error::op(
+            return Err(Error::dtype(
                 K::NAME,
                 format!(
                     "not implemented for '{}'; cast the operands with .to_dtype() first",

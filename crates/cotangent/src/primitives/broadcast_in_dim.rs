@@ -6,7 +6,7 @@ use super::frontend::try_broadcast_to;
 use super::rules::batch_at_front;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::{Array, Dims};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, OrRaise};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::{Tensor, bind};
 
@@ -30,7 +30,7 @@ impl Primitive for BroadcastInDim {
             && self.dims.iter().all(|&d| d < self.shape.len())
             && x.shape.iter().zip(&self.dims).all(|(&n, &d)| n == 1 || n == self.shape[d]);
         if !fits {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "broadcast_in_dim",
                 format!(
                     "cannot broadcast shape {:?} to {:?} with dims {:?}: each input dim must map \
@@ -95,7 +95,7 @@ pub fn broadcast_in_dim(x: &Tensor, shape: &[usize], dims: &[usize]) -> Tensor {
 /// ```
 #[track_caller]
 pub fn broadcast_to(x: &Tensor, shape: &[usize]) -> Tensor {
-    try_broadcast_to("broadcast_to", x, shape).unwrap_or_else(|e| panic!("{e}"))
+    try_broadcast_to("broadcast_to", x, shape).or_raise()
 }
 
 impl Tensor {
@@ -108,24 +108,47 @@ impl Tensor {
     /// torch's `expand`: like `broadcast_to`, where `-1` keeps that dim's size.
     #[track_caller]
     pub fn expand(&self, sizes: &[isize]) -> Tensor {
-        let lead = sizes.len().checked_sub(self.dim()).unwrap_or_else(|| {
-            panic!(
-                "expand: the number of sizes provided ({}) must be greater or equal to the number of dimensions in the tensor ({})",
-                sizes.len(),
-                self.dim()
-            )
-        });
-        let shape: Vec<usize> = sizes
-            .iter()
-            .enumerate()
-            .map(|(i, &s)| match (s, i.checked_sub(lead)) {
+        self.try_expand(sizes).or_raise()
+    }
+
+    /// [`Tensor::expand`], returning the error instead of panicking.
+    pub fn try_expand(&self, sizes: &[isize]) -> Result<Tensor> {
+        let Some(lead) = sizes.len().checked_sub(self.dim()) else {
+            return Err(Error::shape(
+                "expand",
+                format!(
+                    "expand({:?}, size={sizes:?}): the number of sizes provided ({}) must be \
+                     greater or equal to the number of dimensions in the tensor ({})",
+                    self.shape(),
+                    sizes.len(),
+                    self.dim()
+                ),
+            ));
+        };
+        let mut shape = Vec::with_capacity(sizes.len());
+        for (i, &s) in sizes.iter().enumerate() {
+            shape.push(match (s, i.checked_sub(lead)) {
                 (-1, Some(j)) => self.shape()[j],
-                (-1, None) => panic!("expand: -1 is not allowed in a leading, non-existing dimension {i}"),
-                (s, _) if s < 0 => panic!("expand: invalid size {s} at dim {i}"),
+                (-1, None) => {
+                    return Err(Error::shape(
+                        "expand",
+                        format!(
+                            "-1 is not allowed in a leading, non-existing dimension {i} (sizes \
+                             {sizes:?} for a tensor of shape {:?})",
+                            self.shape()
+                        ),
+                    ));
+                }
+                (s, _) if s < 0 => {
+                    return Err(Error::value(
+                        "expand",
+                        format!("invalid size {s} at dim {i} of sizes {sizes:?}"),
+                    ));
+                }
                 (s, _) => s as usize,
-            })
-            .collect();
-        try_broadcast_to("expand", self, &shape).unwrap_or_else(|e| panic!("{e}"))
+            });
+        }
+        try_broadcast_to("expand", self, &shape)
     }
 
     /// Expand to `other`'s shape.

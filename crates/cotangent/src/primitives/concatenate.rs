@@ -11,7 +11,7 @@ use super::rules::batch_at_front;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend;
 use crate::array::{Array, DType, Dims};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, OrRaise};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::{Tensor, bind};
 
@@ -38,11 +38,11 @@ impl Primitive for Concatenate {
 
     fn shape_rule(&self, inputs: &[AvalRef<'_>]) -> Result<Aval> {
         let Some(first) = inputs.first() else {
-            return Err(Error::op("cat", "expected a non-empty list of Tensors"));
+            return Err(Error::value("cat", "expected a non-empty list of Tensors"));
         };
         let rank = first.shape.len();
         if self.axis >= rank {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "cat",
                 format!("internal: axis {} for inputs of rank {rank}", self.axis),
             ));
@@ -51,7 +51,7 @@ impl Primitive for Concatenate {
         shape[self.axis] = 0;
         for (k, x) in inputs.iter().enumerate() {
             if x.dtype != first.dtype {
-                return Err(Error::op(
+                return Err(Error::dtype(
                     "cat",
                     format!(
                         "internal: inputs must share a dtype, got {} and {}",
@@ -60,7 +60,7 @@ impl Primitive for Concatenate {
                 ));
             }
             if x.shape.len() != rank {
-                return Err(Error::op(
+                return Err(Error::shape(
                     "cat",
                     format!(
                         "Tensors must have same number of dimensions: got {rank} and {}",
@@ -69,7 +69,7 @@ impl Primitive for Concatenate {
                 ));
             }
             if let Some(msg) = size_mismatch(self.axis, first.shape, x.shape, k) {
-                return Err(Error::op("cat", msg));
+                return Err(Error::shape("cat", msg));
             }
             shape[self.axis] += x.shape[self.axis];
         }
@@ -163,7 +163,7 @@ impl Primitive for Concatenate {
 /// ```
 #[track_caller]
 pub fn cat<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Tensor {
-    try_cat(tensors, dim).unwrap_or_else(|e| panic!("{e}"))
+    try_cat(tensors, dim).or_raise()
 }
 
 /// [`cat`], returning an error instead of panicking.
@@ -177,7 +177,7 @@ pub fn cat<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Tensor {
 pub fn try_cat<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Result<Tensor> {
     let tensors: Vec<&Tensor> = tensors.iter().map(|t| t.borrow()).collect();
     let Some(&first) = tensors.first() else {
-        return Err(Error::op("cat", "expected a non-empty list of Tensors"));
+        return Err(Error::value("cat", "expected a non-empty list of Tensors"));
     };
     let dtype = tensors
         .iter()
@@ -194,7 +194,7 @@ pub fn try_cat<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Result<Tensor> {
         return Ok(first.to_dtype(dtype));
     };
     if let Some((k, _)) = kept.iter().find(|(_, t)| t.dim() == 0) {
-        return Err(Error::op(
+        return Err(Error::shape(
             "cat",
             format!("zero-dimensional tensor (at position {k}) cannot be concatenated"),
         ));
@@ -202,7 +202,7 @@ pub fn try_cat<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Result<Tensor> {
     let axis = try_normalize_dim("cat", dim, reference.dim())?;
     for &(k, t) in &kept {
         if t.dim() != reference.dim() {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "cat",
                 format!(
                     "Tensors must have same number of dimensions: got {} and {}",
@@ -212,7 +212,7 @@ pub fn try_cat<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Result<Tensor> {
             ));
         }
         if let Some(msg) = size_mismatch(axis, reference.shape(), t.shape(), k) {
-            return Err(Error::op("cat", msg));
+            return Err(Error::shape("cat", msg));
         }
     }
     let inputs: Vec<Tensor> = kept.iter().map(|(_, t)| t.to_dtype(dtype)).collect();

@@ -16,7 +16,7 @@ use super::rules::{add_opt, batch_at_front};
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::Array;
 use crate::array::backend::{self, Conv2dParams};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, OrRaise};
 use crate::testing::{OpInfo, RefArray, TestRng};
 use crate::trace::{Tensor, bind, try_bind};
 
@@ -47,7 +47,7 @@ impl Primitive for Conv2d {
             dilation,
             groups,
         } = self.params;
-        let err = |msg: String| Err(Error::op("conv2d", msg));
+        let err = |msg: String| Err(Error::shape("conv2d", msg));
         if x.shape.len() != 4 || w.shape.len() != 4 {
             return err(format!(
                 "internal: expected 4-d input and weight, got {:?} and {:?}",
@@ -299,7 +299,7 @@ pub fn try_conv2d(
         3 => true,
         4 => false,
         _ => {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "conv2d",
                 format!(
                     "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: {:?}",
@@ -309,7 +309,7 @@ pub fn try_conv2d(
         }
     };
     if weight.dim() != 4 {
-        return Err(Error::op(
+        return Err(Error::shape(
             "conv2d",
             format!(
                 "expected a 4-d weight [out_channels, in_channels / groups, kH, kW], but got \
@@ -322,7 +322,7 @@ pub fn try_conv2d(
     let mut dtype = input.dtype().promote(weight.dtype());
     if let Some(b) = bias {
         if b.shape() != [c_out] {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "conv2d",
                 format!(
                     "Given weight of size {:?}, expected bias to be 1-dimensional with {c_out} \
@@ -335,7 +335,7 @@ pub fn try_conv2d(
         dtype = dtype.promote(b.dtype());
     }
     if !dtype.is_float() {
-        return Err(Error::op(
+        return Err(Error::dtype(
             "conv2d",
             format!(
                 "\"slow_conv2d_cpu\" not implemented for '{dtype}'; cast input and weight to a float dtype"
@@ -386,7 +386,7 @@ pub fn conv2d(
     groups: usize,
 ) -> Tensor {
     try_conv2d(input, weight, bias, stride, padding, dilation, groups)
-        .unwrap_or_else(|e| panic!("{e}"))
+        .or_raise()
 }
 
 /// Reference convolution with plain loops: `x` `[n, c, h, w]` (or unbatched `[c, h, w]`),

@@ -28,13 +28,13 @@ impl Primitive for Cumsum {
     fn shape_rule(&self, inputs: &[AvalRef<'_>]) -> Result<Aval> {
         let x = inputs[0];
         if x.dtype == DType::Bool {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "cumsum",
                 "internal: bool input should be cast to int64 first",
             ));
         }
         if self.axis >= x.shape.len() {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "cumsum",
                 format!("internal: axis {} for shape {:?}", self.axis, x.shape),
             ));

@@ -17,7 +17,7 @@ use super::rules::{add_opt, batch_at_front};
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend::{self, DotDims};
 use crate::array::{Array, DType, Dims};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, OrRaise};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::{Tensor, bind, try_bind};
 
@@ -40,13 +40,13 @@ fn check_operand(side: &str, shape: &[usize], batch: &[usize], contract: &[usize
     let mut seen = vec![false; shape.len()];
     for &d in batch.iter().chain(contract) {
         if d >= shape.len() {
-            return Err(Error::op(
+            return Err(Error::index(
                 "dot_general",
                 format!("{side} dim {d} is out of range for {side} of shape {shape:?}"),
             ));
         }
         if std::mem::replace(&mut seen[d], true) {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "dot_general",
                 format!(
                     "{side} dim {d} is used more than once among batch dims {batch:?} and \
@@ -67,7 +67,7 @@ impl Primitive for DotGeneral {
         let (l, r) = (inputs[0], inputs[1]);
         let d = &self.dims;
         if l.dtype != r.dtype {
-            return Err(Error::op(
+            return Err(Error::dtype(
                 "dot_general",
                 format!(
                     "internal: operand dtypes differ ({} and {})",
@@ -76,13 +76,13 @@ impl Primitive for DotGeneral {
             ));
         }
         if l.dtype == DType::Bool {
-            return Err(Error::op(
+            return Err(Error::dtype(
                 "dot_general",
                 "not implemented for 'torch.bool'; cast the operands with .to_dtype() first",
             ));
         }
         if d.lhs_batch.len() != d.rhs_batch.len() || d.lhs_contract.len() != d.rhs_contract.len() {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "dot_general",
                 format!(
                     "lhs and rhs must have as many batch dims ({:?} vs {:?}) and contracting \
@@ -99,7 +99,7 @@ impl Primitive for DotGeneral {
         ] {
             for (&a, &b) in ls.iter().zip(rs.iter()) {
                 if l.shape[a] != r.shape[b] {
-                    return Err(Error::op(
+                    return Err(Error::shape(
                         "dot_general",
                         format!(
                             "{kind} dim {a} of lhs (size {}) does not match {kind} dim {b} of rhs \
@@ -327,7 +327,7 @@ pub fn dot_general(
     contracting: (&[isize], &[isize]),
     batch: (&[isize], &[isize]),
 ) -> Tensor {
-    try_dot_general(lhs, rhs, contracting, batch).unwrap_or_else(|e| panic!("{e}"))
+    try_dot_general(lhs, rhs, contracting, batch).or_raise()
 }
 
 /// Reference dot_general on plain arrays: loops over every output index and every

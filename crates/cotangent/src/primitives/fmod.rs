@@ -1,6 +1,7 @@
 //! `fmod`: elementwise C-style remainder a - b trunc(a/b), whose result has the sign of the
 //! dividend a (torch's `fmod`). ∂/∂a = 1 and ∂/∂b = -trunc(a/b) away from the jumps.
 
+use crate::error::{Error, defer};
 use super::binary::{BinaryOp, apply, int_samples, sampled_op_info};
 use super::remainder::int_divisors;
 use super::rules::add_opt;
@@ -21,10 +22,12 @@ impl BinaryKernel for Fmod {
         a % b
     }
     const INT: Option<fn(i64, i64) -> i64> = Some(|a, b| {
-        assert!(
-            b != 0,
-            "fmod: ZeroDivisionError (integer remainder by zero)"
-        );
+        if b == 0 {
+            defer(Error::value(
+                "fmod",
+                "ZeroDivisionError (integer remainder by zero)",
+            ));
+        }
         a.wrapping_rem(b)
     });
 }

@@ -2,7 +2,7 @@
 //! dtype promotion, with torch's rules and torch's error messages.
 
 use crate::array::{DType, Dims};
-use crate::error::{Error, Result};
+use crate::error::{Error, OrRaise, Result};
 use crate::trace::Tensor;
 
 /// `d` as a non-negative dim of a rank-`rank` tensor (`-1` is the last dim). A 0-d tensor
@@ -10,7 +10,7 @@ use crate::trace::Tensor;
 pub fn try_normalize_dim(op: &'static str, d: isize, rank: usize) -> Result<usize> {
     let r = rank.max(1) as isize;
     if d < -r || d >= r {
-        return Err(Error::op(
+        return Err(Error::index(
             op,
             format!(
                 "Dimension out of range (expected to be in range of [{}, {}], but got {d})",
@@ -25,7 +25,7 @@ pub fn try_normalize_dim(op: &'static str, d: isize, rank: usize) -> Result<usiz
 /// [`try_normalize_dim`], panicking with its message.
 #[track_caller]
 pub fn normalize_dim(op: &'static str, d: isize, rank: usize) -> usize {
-    try_normalize_dim(op, d, rank).unwrap_or_else(|e| panic!("{e}"))
+    try_normalize_dim(op, d, rank).or_raise()
 }
 
 /// A list of dims, normalised, sorted and checked for repeats (torch: "dim 1 appears
@@ -35,7 +35,7 @@ pub fn try_normalize_dims(op: &'static str, dims: &[isize], rank: usize) -> Resu
     for &d in dims {
         let n = try_normalize_dim(op, d, rank)?;
         if out.contains(&n) {
-            return Err(Error::op(
+            return Err(Error::shape(
                 op,
                 format!("dim {n} appears multiple times in the list of dims"),
             ));
@@ -69,7 +69,7 @@ pub fn try_broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Resul
         } else if da == 1 {
             db
         } else {
-            return Err(Error::op(
+            return Err(Error::shape(
                 op,
                 format!(
                     "The size of tensor a ({da}) must match the size of tensor b ({db}) at \
@@ -88,19 +88,27 @@ pub fn try_broadcast_to(op: &'static str, x: &Tensor, shape: &[usize]) -> Result
         return Ok(x.clone());
     }
     let (rank, xr) = (shape.len(), x.dim());
-    let compatible = xr <= rank
-        && x.shape()
-            .iter()
-            .enumerate()
-            .all(|(i, &d)| d == 1 || d == shape[rank - xr + i]);
-    if !compatible {
-        return Err(Error::op(
+    if xr > rank {
+        return Err(Error::shape(
+            op,
+            format!(
+                "the number of sizes provided ({rank}) must be greater or equal to the number \
+                 of dimensions in the tensor ({xr}): cannot broadcast shape {:?} to {shape:?}",
+                x.shape()
+            ),
+        ));
+    }
+    // The first dim (counting in the target shape) where the sizes differ and the tensor's is
+    // not 1: torch names it and both sizes.
+    if let Some(i) = (0..xr).find(|&i| x.shape()[i] != 1 && x.shape()[i] != shape[rank - xr + i]) {
+        return Err(Error::shape(
             op,
             format!(
                 "The expanded size of the tensor ({}) must match the existing size ({}) at \
-                 non-singleton dimension; cannot broadcast shape {:?} to {shape:?}",
-                shape.last().copied().unwrap_or(0),
-                x.shape().last().copied().unwrap_or(0),
+                 non-singleton dimension {}.  Target sizes: {shape:?}.  Tensor sizes: {:?}",
+                shape[rank - xr + i],
+                x.shape()[i],
+                rank - xr + i,
                 x.shape()
             ),
         ));
@@ -124,16 +132,28 @@ pub fn binary_operands(
     force: Option<DType>,
 ) -> (Tensor, Tensor) {
     let dtype = force.unwrap_or_else(|| result_type(a, b));
-    let shape = try_broadcast_shapes(op, a.shape(), b.shape()).unwrap_or_else(|e| panic!("{e}"));
-    let prep = |x: &Tensor| {
-        let x = if x.dtype() == dtype {
-            x.clone()
-        } else {
-            x.to_dtype(dtype)
-        };
-        try_broadcast_to(op, &x, &shape).unwrap_or_else(|e| panic!("{e}"))
+    let shape = try_broadcast_shapes(op, a.shape(), b.shape()).or_raise();
+    (
+        promote_and_broadcast(op, a, dtype, &shape),
+        promote_and_broadcast(op, b, dtype, &shape),
+    )
+}
+
+/// `x` converted to `dtype` and broadcast to `shape` (a function, not a closure, so that
+/// `#[track_caller]` reaches the user's line).
+#[track_caller]
+pub(crate) fn promote_and_broadcast(
+    op: &'static str,
+    x: &Tensor,
+    dtype: DType,
+    shape: &[usize],
+) -> Tensor {
+    let x = if x.dtype() == dtype {
+        x.clone()
+    } else {
+        x.to_dtype(dtype)
     };
-    (prep(a), prep(b))
+    try_broadcast_to(op, &x, shape).or_raise()
 }
 
 /// The dims a reduction over `dims` covers (`None`: all dims), normalised and sorted.
@@ -141,7 +161,7 @@ pub fn binary_operands(
 pub fn reduction_axes(op: &'static str, x: &Tensor, dims: Option<&[isize]>) -> Dims {
     match dims {
         None => (0..x.dim()).collect(),
-        Some(d) => try_normalize_dims(op, d, x.dim()).unwrap_or_else(|e| panic!("{e}")),
+        Some(d) => try_normalize_dims(op, d, x.dim()).or_raise(),
     }
 }
 

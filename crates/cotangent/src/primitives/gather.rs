@@ -13,7 +13,7 @@ use super::scatter_add::ScatterAdd;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend;
 use crate::array::{Array, DType};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, raise, OrRaise, defer};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::{Tensor, bind};
 
@@ -32,13 +32,13 @@ pub(crate) fn check_gather_shapes(
     axis: usize,
 ) -> Result<()> {
     if index.dtype != DType::I64 {
-        return Err(Error::op(
+        return Err(Error::dtype(
             op,
             format!("Expected dtype int64 for index, got {}", index.dtype),
         ));
     }
     if x.shape.len() != index.shape.len() || axis >= x.shape.len() {
-        return Err(Error::op(
+        return Err(Error::shape(
             op,
             format!(
                 "Index tensor must have the same number of dimensions as input tensor, got \
@@ -48,7 +48,7 @@ pub(crate) fn check_gather_shapes(
         ));
     }
     if let Some(d) = (0..x.shape.len()).find(|&d| d != axis && index.shape[d] > x.shape[d]) {
-        return Err(Error::op(
+        return Err(Error::shape(
             op,
             format!(
                 "Size does not match at dimension {d} expected index {:?} to be smaller than \
@@ -73,7 +73,7 @@ impl Primitive for Gather {
 
     fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
         backend::gather(inputs[0], self.axis, inputs[1])
-            .unwrap_or_else(|e| panic!("{}", Error::op("gather", e.to_string())))
+            .unwrap_or_else(|e| defer(Error::index("gather", e.to_string())))
     }
 
     fn jvp(&self, primals: &[Tensor], _: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor> {
@@ -168,16 +168,13 @@ pub fn gather(x: &Tensor, dim: isize, index: &Tensor) -> Tensor {
 pub fn take_along_dim(x: &Tensor, indices: &Tensor, dim: Option<isize>) -> Tensor {
     let op = "take_along_dim";
     if indices.dtype() != DType::I64 {
-        panic!(
-            "{}",
-            Error::op(
+        raise(Error::dtype(
                 op,
                 format!(
                     "dtype of indices should be Long but got {}",
                     indices.dtype()
                 )
-            )
-        );
+            ));
     }
     let Some(dim) = dim else {
         use super::reshape::reshape_to;
@@ -188,9 +185,7 @@ pub fn take_along_dim(x: &Tensor, indices: &Tensor, dim: Option<isize>) -> Tenso
         );
     };
     if x.dim() != indices.dim() {
-        panic!(
-            "{}",
-            Error::op(
+        raise(Error::shape(
                 op,
                 format!(
                     "input and indices should have the same number of dimensions, but got {} \
@@ -198,21 +193,19 @@ pub fn take_along_dim(x: &Tensor, indices: &Tensor, dim: Option<isize>) -> Tenso
                     x.dim(),
                     indices.dim()
                 )
-            )
-        );
+            ));
     }
     let axis = normalize_dim(op, dim, x.dim());
     if x.dim() == 0 {
         return gather(x, 0, indices);
     }
-    let fail = |e: Error| -> ! { panic!("{e}") };
     let mut x_shape = x.shape().to_vec();
     x_shape[axis] = indices.shape()[axis];
-    let shape = try_broadcast_shapes(op, &x_shape, indices.shape()).unwrap_or_else(|e| fail(e));
-    let indices = try_broadcast_to(op, indices, &shape).unwrap_or_else(|e| fail(e));
+    let shape = try_broadcast_shapes(op, &x_shape, indices.shape()).or_raise();
+    let indices = try_broadcast_to(op, indices, &shape).or_raise();
     let mut x_shape = shape.to_vec();
     x_shape[axis] = x.shape()[axis];
-    let x = try_broadcast_to(op, x, &x_shape).unwrap_or_else(|e| fail(e));
+    let x = try_broadcast_to(op, x, &x_shape).or_raise();
     gather(&x, axis as isize, &indices)
 }
 

@@ -14,7 +14,7 @@ use super::scatter_add::ScatterAdd;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend;
 use crate::array::{Array, DType, Dims, Layout};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, raise};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::{Tensor, bind};
 
@@ -32,13 +32,13 @@ impl Primitive for IndexSelect {
     fn shape_rule(&self, inputs: &[AvalRef<'_>]) -> Result<Aval> {
         let (x, index) = (inputs[0], inputs[1]);
         if index.dtype != DType::I64 {
-            return Err(Error::op(
+            return Err(Error::dtype(
                 "index_select",
                 format!("Expected dtype int64 for index, got {}", index.dtype),
             ));
         }
         if index.shape.len() != 1 {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "index_select",
                 format!(
                     "Index is supposed to be a vector, got shape {:?}",
@@ -47,7 +47,7 @@ impl Primitive for IndexSelect {
             ));
         }
         if self.axis >= x.shape.len() {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "index_select",
                 format!("internal: axis {} for shape {:?}", self.axis, x.shape),
             ));
@@ -67,10 +67,7 @@ impl Primitive for IndexSelect {
         strides[self.axis] = index.layout().strides()[0];
         let layout = Layout::from_parts(out.shape.clone(), strides, index.layout().offset());
         backend::gather(x, self.axis, &index.with_layout(layout)).unwrap_or_else(|e| {
-            panic!(
-                "{}",
-                Error::op("index_select", format!("index out of range in self: {e}"))
-            )
+            raise(Error::index("index_select", format!("index out of range in self: {e}")))
         })
     }
 
@@ -139,16 +136,13 @@ pub fn index_select(x: &Tensor, dim: isize, index: &Tensor) -> Tensor {
     };
     if x.dim() == 0 {
         if index.numel() != 1 {
-            panic!(
-                "{}",
-                Error::op(
+            raise(Error::index(
                     "index_select",
                     format!(
                         "Index to scalar can have only 1 value, got {} value(s)",
                         index.numel()
                     )
-                )
-            );
+                ));
         }
         return reshape_to(
             &bind(IndexSelect { axis }, &[&reshape_to(x, &[1]), &index]),

@@ -14,7 +14,7 @@ use super::slice::{slice_all, unslice};
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::Array;
 use crate::array::backend::{self, Pool2dParams};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, OrRaise};
 use crate::testing::{OpInfo, RefArray, TestRng};
 use crate::trace::{Tensor, bind, try_bind};
 
@@ -58,7 +58,7 @@ impl Primitive for MaxPool2d {
             dilation,
             ceil_mode,
         } = self.params;
-        let err = |msg: String| Err(Error::op("max_pool2d", msg));
+        let err = |msg: String| Err(Error::shape("max_pool2d", msg));
         let Ok([n, c, h, w]) = <[usize; 4]>::try_from(x.shape) else {
             return err(format!("internal: expected a 4-d input, got {:?}", x.shape));
         };
@@ -324,7 +324,7 @@ pub fn try_max_pool2d(
         3 => true,
         4 => false,
         _ => {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "max_pool2d",
                 format!(
                     "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got: {:?}",
@@ -374,7 +374,7 @@ pub fn max_pool2d(
     ceil_mode: bool,
 ) -> Tensor {
     try_max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)
-        .unwrap_or_else(|e| panic!("{e}"))
+        .or_raise()
 }
 
 /// Reference max pooling with plain loops; `x` is `[n, c, h, w]` or `[c, h, w]`.

@@ -1,5 +1,6 @@
 //! `neg`: elementwise negation. d/dx (-x) = -1. Also unary `-`.
 
+use crate::error::{Error, raise};
 use super::Save;
 use super::unary::{Point, UnaryOp, apply};
 use crate::array::FloatElement;
@@ -28,10 +29,13 @@ impl UnaryOp for Neg {
 /// Elementwise negation (`torch.neg`, unary `-`).
 #[track_caller]
 pub fn neg(x: &Tensor) -> Tensor {
-    assert!(
-        x.dtype() != crate::DType::Bool,
-        "neg: Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `!` operator or the logical_not() function instead."
-    );
+    if x.dtype() == crate::DType::Bool {
+        raise(Error::dtype(
+            "neg",
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying \
+             to invert a mask, use the `!` operator or the logical_not() function instead.",
+        ));
+    }
     apply::<Neg>(x)
 }
 

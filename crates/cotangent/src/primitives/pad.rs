@@ -9,7 +9,7 @@ use super::rules::batch_at_front;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend;
 use crate::array::{Array, DType, Dims};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, OrRaise};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::{Tensor, bind};
 
@@ -29,7 +29,7 @@ impl Primitive for Pad {
     fn shape_rule(&self, inputs: &[AvalRef<'_>]) -> Result<Aval> {
         let x = inputs[0];
         if self.lo.len() != x.shape.len() || self.hi.len() != x.shape.len() {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "pad",
                 format!(
                     "internal: padding {:?}/{:?} for shape {:?}; need one amount per dim",
@@ -114,7 +114,7 @@ impl Primitive for Pad {
 /// ```
 #[track_caller]
 pub fn pad(x: &Tensor, pad: &[isize], value: f64) -> Tensor {
-    try_pad(x, pad, value).unwrap_or_else(|e| panic!("{e}"))
+    try_pad(x, pad, value).or_raise()
 }
 
 /// [`pad`], returning an error instead of panicking.
@@ -127,14 +127,14 @@ pub fn pad(x: &Tensor, pad: &[isize], value: f64) -> Tensor {
 /// ```
 pub fn try_pad(x: &Tensor, pad: &[isize], value: f64) -> Result<Tensor> {
     if !pad.len().is_multiple_of(2) {
-        return Err(Error::op(
+        return Err(Error::value(
             "pad",
             format!("Padding length must be divisible by 2, got {}", pad.len()),
         ));
     }
     let rank = x.dim();
     if pad.len() / 2 > rank {
-        return Err(Error::op(
+        return Err(Error::shape(
             "pad",
             format!(
                 "Padding length should be less than or equal to two times the input dimension \
@@ -151,7 +151,7 @@ pub fn try_pad(x: &Tensor, pad: &[isize], value: f64) -> Result<Tensor> {
         let (before, after, size) = (pair[0], pair[1], x.shape()[d] as isize);
         let crop = before.min(0) + after.min(0);
         if size + before + after < 0 || size + crop < 0 {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "pad",
                 format!(
                     "The input size {size}, plus negative padding {before} and {after} resulted \

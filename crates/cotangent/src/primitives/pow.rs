@@ -4,6 +4,7 @@
 //! overflow), and a negative integer exponent truncates (`2^-1 = 0`, `1^-n = 1`,
 //! `(-1)^-n = ±1`). Any float operand makes the result float.
 
+use crate::error::{Error, raise};
 use super::binary::{BinaryOp, apply, int_samples, sampled_op_info};
 use super::rules::add_opt;
 use super::unary::int_op_info;
@@ -147,12 +148,16 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn pow_scalar_int(&self, exponent: i64) -> Tensor {
-        assert!(
-            self.dtype().is_float() || exponent >= 0,
-            "pow: Integers to negative integer powers are not allowed. Got a {} tensor to \
-             the power {exponent}; use pow_scalar({exponent}.0) for a float result",
-            self.dtype()
-        );
+        if !self.dtype().is_float() && exponent < 0 {
+            raise(Error::value(
+                "pow",
+                format!(
+                    "Integers to negative integer powers are not allowed. Got a {} tensor to \
+                     the power {exponent}; use pow_scalar({exponent}.0) for a float result",
+                    self.dtype()
+                ),
+            ));
+        }
         let dtype = DType::result_type_with_scalar(self.dtype(), false);
         pow(self, &Tensor::scalar_of(exponent as f64, dtype))
     }

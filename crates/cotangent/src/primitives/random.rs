@@ -15,7 +15,7 @@ use super::rules::batch_at_front;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend::{self, Distribution};
 use crate::array::{Array, DType, Dims};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, raise};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::{Tensor, bind_random};
 
@@ -82,7 +82,7 @@ impl Primitive for Random {
         let name = self.kind.name();
         let want_inputs = usize::from(self.kind == RandomKind::Bernoulli);
         if inputs.len() != want_inputs {
-            return Err(Error::op(
+            return Err(Error::shape(
                 name,
                 format!(
                     "internal: expected {want_inputs} inputs, got {}",
@@ -93,7 +93,7 @@ impl Primitive for Random {
         match self.kind {
             RandomKind::Uniform | RandomKind::Normal | RandomKind::Bernoulli => {
                 if !self.dtype.is_float() {
-                    return Err(Error::op(
+                    return Err(Error::dtype(
                         name,
                         format!(
                             "not implemented for '{}'; random floats need dtype torch.float32 or \
@@ -105,7 +105,7 @@ impl Primitive for Random {
             }
             RandomKind::RandInt { low, high } => {
                 if low >= high {
-                    return Err(Error::op(
+                    return Err(Error::value(
                         name,
                         format!(
                             "random_ expects 'from' to be less than 'to', but got from={low} >= \
@@ -116,7 +116,7 @@ impl Primitive for Random {
             }
             RandomKind::RandPerm => {
                 if self.shape.is_empty() {
-                    return Err(Error::op(
+                    return Err(Error::shape(
                         name,
                         format!("internal: shape {:?} is 0-d", self.shape),
                     ));
@@ -126,13 +126,13 @@ impl Primitive for Random {
         if let [p] = inputs
             && (p.shape != self.shape.as_slice() || p.dtype != self.dtype)
         {
-            return Err(Error::op(
+            return Err(Error::shape(
                 name,
                 "internal: p's aval differs from the primitive's",
             ));
         }
         if backend::random_blocks(self.kind.distribution(), self.dtype, 0).is_none() {
-            return Err(Error::op(
+            return Err(Error::dtype(
                 name,
                 format!("internal: cannot draw {}", self.dtype),
             ));
@@ -178,23 +178,17 @@ impl Primitive for Random {
             return (draw(self.kind, &shape, self.dtype, &[]), Some(0));
         }
         match current_randomness() {
-            Randomness::Error => panic!(
-                "{}",
-                Error::op(
-                    name,
-                    "vmap: called random operation while in randomness error mode. Please either \
+            Randomness::Error => raise(Error::transform(
+                    "vmap",
+                    "called random operation while in randomness error mode. Please either \
                      use the 'same' or 'different' randomness flags on vmap or perform the \
                      randomness operation out of vmap",
-                )
-            ),
-            Randomness::Same => panic!(
-                "{}",
-                Error::op(
+                )),
+            Randomness::Same => raise(Error::transform(
                     name,
                     "Vmap does not currently support same randomness with a batched tensor input. \
                      Please file an issue with functorch",
-                )
-            ),
+                )),
             Randomness::Different => {
                 let p = batch_at_front(&inputs[0], axes[0], size);
                 (draw(self.kind, p.shape(), self.dtype, &[&p]), Some(0))
@@ -350,10 +344,13 @@ pub fn randperm(n: usize) -> Tensor {
 #[track_caller]
 pub fn bernoulli(p: &Tensor) -> Tensor {
     if !p.dtype().is_float() {
-        panic!(
-            "bernoulli: \"bernoulli_tensor_cpu_p_\" not implemented for '{}'; give p a float dtype",
-            p.dtype()
-        );
+        raise(Error::dtype(
+            "bernoulli",
+            format!(
+                "\"bernoulli_tensor_cpu_p_\" not implemented for '{}'; give p a float dtype",
+                p.dtype()
+            ),
+        ));
     }
     draw(RandomKind::Bernoulli, p.shape(), p.dtype(), &[p])
 }
@@ -370,10 +367,12 @@ pub fn bernoulli(p: &Tensor) -> Tensor {
 /// ```
 #[track_caller]
 pub fn normal(mean: f64, std: f64, shape: &[usize]) -> Tensor {
-    assert!(
-        std >= 0.0,
-        "normal: normal expects std >= 0.0, but found std {std}"
-    );
+    if std.is_nan() || std < 0.0 {
+        raise(Error::value(
+            "normal",
+            format!("normal expects std >= 0.0, but found std {std}"),
+        ));
+    }
     randn(shape, DType::F32) * std + mean
 }
 

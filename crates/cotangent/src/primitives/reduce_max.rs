@@ -13,7 +13,7 @@ use super::rules::batch_at_front;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend::{self, ReduceOp};
 use crate::array::{Array, DType, Dims};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, raise};
 use crate::testing::{OpInfo, RefArray, TestRng};
 use crate::trace::{Tensor, bind};
 
@@ -30,13 +30,13 @@ pub(crate) struct ReduceExtremum {
 /// non-empty, with torch's message.
 fn extremum_aval(op: &'static str, x: AvalRef<'_>, axes: &[usize]) -> Result<Aval> {
     if x.dtype == DType::Bool {
-        return Err(Error::op(
+        return Err(Error::shape(
             op,
             "internal: bool input should be cast to int64 first",
         ));
     }
     if let Some(&d) = axes.iter().find(|&&d| x.shape.get(d) == Some(&0)) {
-        return Err(Error::op(
+        return Err(Error::shape(
             op,
             format!("Expected reduction dim {d} to have non-zero size."),
         ));
@@ -139,27 +139,21 @@ pub(crate) fn reduce_extremum(
     bind_axes: impl FnOnce(&Tensor, Dims) -> Tensor,
 ) -> Tensor {
     if dims.is_none() && x.numel() == 0 {
-        panic!(
-            "{}",
-            Error::op(
+        raise(Error::shape(
                 op,
                 "Expected reduction dim to be specified for input.numel() == 0. Specify the \
                  reduction dim with the 'dim' argument."
-            )
-        );
+            ));
     }
     let axes = match dims {
         Some(d) if !d.is_empty() => reduction_axes(op, x, Some(d)),
         _ => (0..x.dim()).collect(),
     };
     if let Some(&d) = axes.iter().find(|&&d| x.shape()[d] == 0) {
-        panic!(
-            "{}",
-            Error::op(
+        raise(Error::shape(
                 op,
                 format!("Expected reduction dim {d} to have non-zero size.")
-            )
-        );
+            ));
     }
     if axes.is_empty() {
         return x.clone();

@@ -13,7 +13,7 @@ use super::rules::batch_at_front;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend::{self, ReduceOp};
 use crate::array::{Array, DType, Dims};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, OrRaise};
 use crate::testing::OpInfo;
 use crate::trace::{Tensor, bind};
 
@@ -30,7 +30,7 @@ impl Primitive for ReduceProd {
 
     fn shape_rule(&self, inputs: &[AvalRef<'_>]) -> Result<Aval> {
         if inputs[0].dtype == DType::Bool {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "prod",
                 "internal: bool input should be cast to int64 first",
             ));
@@ -132,7 +132,7 @@ pub fn prod(x: &Tensor, dim: Option<isize>, keepdim: bool) -> Tensor {
     match dim {
         None => prod_dims(x, None, keepdim),
         Some(d) => {
-            try_normalize_dim("prod", d, x.dim()).unwrap_or_else(|e| panic!("{e}"));
+            try_normalize_dim("prod", d, x.dim()).or_raise();
             prod_dims(x, Some(&[d]), keepdim)
         }
     }

@@ -20,7 +20,7 @@ pub(crate) struct ReduceSum {
 /// Shape rule shared by the reductions: the axes are valid and removed.
 pub(crate) fn reduced_aval(op: &'static str, x: AvalRef<'_>, axes: &[usize]) -> Result<Aval> {
     if axes.iter().any(|&a| a >= x.shape.len()) || axes.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(Error::op(op, format!("internal: bad axes {axes:?} for shape {:?}", x.shape)));
+        return Err(Error::shape(op, format!("internal: bad axes {axes:?} for shape {:?}", x.shape)));
     }
     let shape = x.shape.iter().enumerate().filter(|(d, _)| !axes.contains(d)).map(|(_, &n)| n);
     Ok(Aval { shape: shape.collect(), dtype: x.dtype })
@@ -33,7 +33,7 @@ impl Primitive for ReduceSum {
 
     fn shape_rule(&self, inputs: &[AvalRef<'_>]) -> Result<Aval> {
         if inputs[0].dtype == DType::Bool {
-            return Err(Error::op("sum", "internal: bool input should be cast to int64 first"));
+            return Err(Error::shape("sum", "internal: bool input should be cast to int64 first"));
         }
         reduced_aval("sum", inputs[0], &self.axes)
     }

@@ -2,6 +2,7 @@
 //! of the divisor b (torch's `remainder` and `%`). ∂/∂a = 1 and ∂/∂b = -⌊a/b⌋ away from
 //! the jumps.
 
+use crate::error::{Error, defer};
 use super::binary::{BinaryOp, apply, int_samples, sampled_op_info};
 use super::rules::add_opt;
 use super::{Residuals, Save};
@@ -26,10 +27,12 @@ impl BinaryKernel for Remainder {
         }
     }
     const INT: Option<fn(i64, i64) -> i64> = Some(|a, b| {
-        assert!(
-            b != 0,
-            "remainder: ZeroDivisionError (integer remainder by zero)"
-        );
+        if b == 0 {
+            defer(Error::value(
+                "remainder",
+                "ZeroDivisionError (integer remainder by zero)",
+            ));
+        }
         let r = a.wrapping_rem(b);
         if r != 0 && ((r < 0) != (b < 0)) {
             r + b

@@ -7,7 +7,7 @@ use super::rules::batch_at_front;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend;
 use crate::array::{Array, Dims};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, OrRaise, raise};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::{Tensor, bind};
 
@@ -26,7 +26,7 @@ impl Primitive for Reshape {
         let x = inputs[0];
         let n: usize = x.shape.iter().product();
         if self.shape.iter().product::<usize>() != n {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "reshape",
                 format!("shape '{:?}' is invalid for input of size {n}", self.shape.as_slice()),
             ));
@@ -73,17 +73,17 @@ pub fn try_infer_shape(op: &'static str, shape: &[isize], numel: usize) -> Resul
     for (i, &s) in shape.iter().enumerate() {
         match s {
             -1 if infer.is_some() => {
-                return Err(Error::op(op, "only one dimension can be inferred"));
+                return Err(Error::shape(op, "only one dimension can be inferred"));
             }
             -1 => infer = Some(i),
-            s if s < 0 => return Err(Error::op(op, format!("invalid shape dimension {s}"))),
+            s if s < 0 => return Err(Error::value(op, format!("invalid shape dimension {s}"))),
             s => known *= s as usize,
         }
     }
     let mut out: Dims = shape.iter().map(|&s| s.max(0) as usize).collect();
     if let Some(i) = infer {
         if known == 0 {
-            return Err(Error::op(
+            return Err(Error::shape(
                 op,
                 format!(
                     "cannot reshape tensor of 0 elements into shape {shape:?} because the \
@@ -92,12 +92,12 @@ pub fn try_infer_shape(op: &'static str, shape: &[isize], numel: usize) -> Resul
             ));
         }
         if !numel.is_multiple_of(known) {
-            return Err(Error::op(op, format!("shape '{shape:?}' is invalid for input of size {numel}")));
+            return Err(Error::shape(op, format!("shape '{shape:?}' is invalid for input of size {numel}")));
         }
         out[i] = numel / known;
     }
     if out.iter().product::<usize>() != numel {
-        return Err(Error::op(op, format!("shape '{shape:?}' is invalid for input of size {numel}")));
+        return Err(Error::shape(op, format!("shape '{shape:?}' is invalid for input of size {numel}")));
     }
     Ok(out)
 }
@@ -111,7 +111,7 @@ pub fn try_infer_shape(op: &'static str, shape: &[isize], numel: usize) -> Resul
 /// ```
 #[track_caller]
 pub fn reshape(x: &Tensor, shape: &[isize]) -> Tensor {
-    let shape = try_infer_shape("reshape", shape, x.numel()).unwrap_or_else(|e| panic!("{e}"));
+    let shape = try_infer_shape("reshape", shape, x.numel()).or_raise();
     reshape_to(x, &shape)
 }
 
@@ -152,7 +152,12 @@ impl Tensor {
         }
         let s = normalize_dim("flatten", start_dim, self.dim());
         let e = normalize_dim("flatten", end_dim, self.dim());
-        assert!(s <= e, "flatten: flatten() has invalid args: start_dim cannot come after end_dim");
+        if s > e {
+            raise(Error::value(
+                "flatten",
+                "flatten() has invalid args: start_dim cannot come after end_dim",
+            ));
+        }
         let sh = self.shape();
         let mut shape: Vec<usize> = sh[..s].to_vec();
         shape.push(sh[s..=e].iter().product());
@@ -164,7 +169,7 @@ impl Tensor {
     #[track_caller]
     pub fn unflatten(&self, dim: isize, sizes: &[isize]) -> Tensor {
         let d = normalize_dim("unflatten", dim, self.dim());
-        let inner = try_infer_shape("unflatten", sizes, self.shape()[d]).unwrap_or_else(|e| panic!("{e}"));
+        let inner = try_infer_shape("unflatten", sizes, self.shape()[d]).or_raise();
         let mut shape: Vec<usize> = self.shape()[..d].to_vec();
         shape.extend_from_slice(&inner);
         shape.extend_from_slice(&self.shape()[d + 1..]);

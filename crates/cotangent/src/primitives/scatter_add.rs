@@ -13,7 +13,7 @@ use super::rules::batch_at_front;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend;
 use crate::array::{Array, DType};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, defer};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::{Tensor, bind};
 
@@ -32,13 +32,13 @@ impl Primitive for ScatterAdd {
         let (x, index, src) = (inputs[0], inputs[1], inputs[2]);
         let op = "scatter_add";
         if index.dtype != DType::I64 {
-            return Err(Error::op(
+            return Err(Error::dtype(
                 op,
                 format!("Expected dtype int64 for index, got {}", index.dtype),
             ));
         }
         if x.dtype != src.dtype {
-            return Err(Error::op(
+            return Err(Error::dtype(
                 op,
                 format!(
                     "Expected self.dtype to be equal to src.dtype, got {} and {}",
@@ -47,14 +47,14 @@ impl Primitive for ScatterAdd {
             ));
         }
         if x.dtype == DType::Bool {
-            return Err(Error::op(
+            return Err(Error::dtype(
                 op,
                 "not implemented for 'torch.bool'; cast to int64 first",
             ));
         }
         let rank = x.shape.len();
         if index.shape.len() != rank || src.shape.len() != rank || self.axis >= rank {
-            return Err(Error::op(
+            return Err(Error::shape(
                 op,
                 format!(
                     "Index tensor must have the same number of dimensions as self tensor and \
@@ -67,7 +67,7 @@ impl Primitive for ScatterAdd {
             index.shape[d] <= src.shape[d] && (d == self.axis || index.shape[d] <= x.shape[d])
         });
         if !fits {
-            return Err(Error::op(
+            return Err(Error::shape(
                 op,
                 format!(
                     "Expected index {:?} to be smaller than self {:?} apart from dimension {} \
@@ -81,7 +81,7 @@ impl Primitive for ScatterAdd {
 
     fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
         backend::scatter_add(inputs[0], self.axis, inputs[1], inputs[2])
-            .unwrap_or_else(|e| panic!("{}", Error::op("scatter_add", e.to_string())))
+            .unwrap_or_else(|e| defer(Error::index("scatter_add", e.to_string())))
     }
 
     fn jvp(&self, primals: &[Tensor], _: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor> {

@@ -6,7 +6,7 @@ use super::frontend::normalize_dim;
 use super::rules::batch_at_front;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::{Array, Dims};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, raise};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::{Tensor, bind};
 
@@ -33,7 +33,7 @@ impl Primitive for Slice {
                 self.step[d] >= 1 && self.start[d] <= self.limit[d] && self.limit[d] <= x.shape[d]
             });
         if !valid {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "slice",
                 format!(
                     "start {:?}, limit {:?}, step {:?} do not fit shape {:?}: need \
@@ -100,7 +100,12 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn slice(&self, dim: isize, start: isize, end: isize, step: usize) -> Tensor {
-        assert!(step >= 1, "slice: slice step must be positive, got {step}");
+        if step == 0 {
+            raise(Error::value(
+                "slice",
+                format!("slice step must be positive, got {step}"),
+            ));
+        }
         let d = normalize_dim("slice", dim, self.dim());
         let size = self.shape()[d];
         let (s, e) = (clamp_bound(start, size), clamp_bound(end, size));
@@ -121,11 +126,20 @@ impl Tensor {
     pub fn narrow(&self, dim: isize, start: isize, length: usize) -> Tensor {
         let d = normalize_dim("narrow", dim, self.dim());
         let size = self.shape()[d];
-        let s = if start < 0 { start + size as isize } else { start };
-        assert!(
-            s >= 0 && s as usize + length <= size,
-            "narrow: start ({start}) + length ({length}) exceeds dimension size ({size})."
-        );
+        let n = size as isize;
+        if start < -n || start > n {
+            raise(Error::index(
+                "narrow",
+                format!("start out of range (expected to be in range of [{}, {n}], but got {start})", -n),
+            ));
+        }
+        let s = if start < 0 { start + n } else { start };
+        if s as usize + length > size {
+            raise(Error::index(
+                "narrow",
+                format!("start ({s}) + length ({length}) exceeds dimension size ({size})."),
+            ));
+        }
         self.slice(dim, s, s + length as isize, 1)
     }
 
@@ -137,10 +151,12 @@ impl Tensor {
     pub fn select(&self, dim: isize, index: isize) -> Tensor {
         let d = normalize_dim("select", dim, self.dim());
         let size = self.shape()[d] as isize;
-        assert!(
-            index >= -size && index < size,
-            "select: index {index} is out of bounds for dimension {d} with size {size}"
-        );
+        if index < -size || index >= size {
+            raise(Error::index(
+                "select",
+                format!("index {index} is out of bounds for dimension {d} with size {size}"),
+            ));
+        }
         let i = if index < 0 { index + size } else { index };
         let mut shape: Vec<usize> = self.shape().to_vec();
         shape.remove(d);

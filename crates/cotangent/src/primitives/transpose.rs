@@ -5,7 +5,7 @@ use super::frontend::{normalize_dim, try_normalize_dim};
 use super::rules::batch_at_front;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::{Array, Dims};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, raise};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::{Tensor, bind};
 
@@ -26,7 +26,7 @@ impl Primitive for Transpose {
         let valid = self.perm.len() == x.shape.len()
             && self.perm.iter().all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
         if !valid {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "permute",
                 format!(
                     "number of dims don't match or dims repeat: the input has {} dims {:?}, \
@@ -113,7 +113,13 @@ impl Tensor {
         match self.dim() {
             0 | 1 => self.clone(),
             2 => self.transpose(0, 1),
-            n => panic!("t: t() expects a tensor with <= 2 dimensions, but self is {n}D; use .transpose(-2, -1) or .mT() for batches of matrices"),
+            n => raise(Error::shape(
+                "t",
+                format!(
+                    "t() expects a tensor with <= 2 dimensions, but self is {n}D; use \
+                     .transpose(-2, -1) or .mT() for batches of matrices"
+                ),
+            )),
         }
     }
 
@@ -121,7 +127,16 @@ impl Tensor {
     #[allow(non_snake_case)] // torch's name
     #[track_caller]
     pub fn mT(&self) -> Tensor {
-        assert!(self.dim() >= 2, "mT: tensor.mT is only supported on matrices or batches of matrices. Got {}-D tensor.", self.dim());
+        if self.dim() < 2 {
+            raise(Error::shape(
+                "mT",
+                format!(
+                    "tensor.mT is only supported on matrices or batches of matrices. Got {}-D \
+                     tensor.",
+                    self.dim()
+                ),
+            ));
+        }
         self.transpose(-2, -1)
     }
 

@@ -87,7 +87,7 @@ impl<K: UnaryOp> Primitive for Unary<K> {
             DType::Bool => K::BOOL.is_some(),
         };
         if !ok {
-            return Err(Error::op(
+            return Err(Error::dtype(
                 K::NAME,
                 format!(
                     "not implemented for '{}'; cast the input to a float dtype first",

@@ -5,12 +5,12 @@
 //! The file is not `where.rs` because `where` is a Rust keyword; the public function is
 //! [`where_`].
 
-use super::frontend::{result_type, try_broadcast_shapes, try_broadcast_to};
+use super::frontend::{promote_and_broadcast, result_type, try_broadcast_shapes};
 use super::rules::vmap_elementwise;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend;
 use crate::array::{Array, DType};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, OrRaise};
 use crate::testing::{OpInfo, RefArray, S, TestRng, XS, broadcast_shape};
 use crate::trace::{Tensor, bind};
 
@@ -31,7 +31,7 @@ fn scalar_type_name(dtype: DType) -> &'static str {
 /// The condition must be bool (torch's wording).
 fn check_condition(dtype: DType) -> Result<()> {
     if dtype != DType::Bool {
-        return Err(Error::op(
+        return Err(Error::dtype(
             "where",
             format!(
                 "expected condition to be a boolean tensor, but got a tensor with dtype {}; \
@@ -52,7 +52,7 @@ impl Primitive for Where {
         let (c, x, y) = (inputs[0], inputs[1], inputs[2]);
         check_condition(c.dtype)?;
         if c.shape != x.shape || x.shape != y.shape || x.dtype != y.dtype {
-            return Err(Error::op(
+            return Err(Error::dtype(
                 "where",
                 format!(
                     "internal: primitive operands must have equal shapes and equal value \
@@ -122,18 +122,15 @@ fn zero(t: &Tensor) -> Tensor {
 /// ```
 #[track_caller]
 pub fn where_(condition: &Tensor, input: &Tensor, other: &Tensor) -> Tensor {
-    check_condition(condition.dtype()).unwrap_or_else(|e| panic!("{e}"));
+    check_condition(condition.dtype()).or_raise();
     let dtype = result_type(input, other);
     let shape = try_broadcast_shapes("where", condition.shape(), input.shape())
         .and_then(|s| try_broadcast_shapes("where", &s, other.shape()))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let prep = |t: &Tensor, dtype: DType| {
-        try_broadcast_to("where", &t.to_dtype(dtype), &shape).unwrap_or_else(|e| panic!("{e}"))
-    };
+        .or_raise();
     let (c, x, y) = (
-        prep(condition, DType::Bool),
-        prep(input, dtype),
-        prep(other, dtype),
+        promote_and_broadcast("where", condition, DType::Bool, &shape),
+        promote_and_broadcast("where", input, dtype, &shape),
+        promote_and_broadcast("where", other, dtype, &shape),
     );
     bind(Where, &[&c, &x, &y])
 }

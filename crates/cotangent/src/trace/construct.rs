@@ -3,7 +3,7 @@
 use super::Tensor;
 use crate::array::storage::StorageElement;
 use crate::array::{Array, DType};
-use crate::error::{Error, Result};
+use crate::error::{Error, OrRaise, Result};
 
 /// Values that can become a tensor: scalars, `Vec`s, slices and nested arrays of `f32`,
 /// `f64`, `i64` or `bool` (torch's `torch.tensor(data)`).
@@ -110,13 +110,13 @@ impl Tensor {
     /// If the tensor does not have exactly one element.
     #[track_caller]
     pub fn item<T: StorageElement>(&self) -> T {
-        self.try_item().unwrap_or_else(|e| panic!("{e}"))
+        self.try_item().or_raise()
     }
 
     /// Like [`Tensor::item`], returning an error for tensors of more or fewer elements.
     pub fn try_item<T: StorageElement>(&self) -> Result<T> {
         if self.numel() != 1 {
-            return Err(Error::op(
+            return Err(Error::shape(
                 "item",
                 format!(
                     "a Tensor with {} elements cannot be converted to Scalar (shape {:?})",
@@ -140,7 +140,7 @@ impl Tensor {
             self.shape(),
             other.shape(),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .or_raise();
         let a = self.broadcast_to(&shape).to_vec::<f64>();
         let b = other.broadcast_to(&shape).to_vec::<f64>();
         a.iter()

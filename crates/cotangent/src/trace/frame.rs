@@ -13,7 +13,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use super::Tensor;
 use crate::primitives::DynPrimitive;
@@ -52,6 +52,24 @@ thread_local! {
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Numbers threads in the order they first create a tracer, so a tracer records its
+/// thread in four bytes and a use on another thread gets its own error.
+static NEXT_THREAD: AtomicU32 = AtomicU32::new(1);
+
+thread_local! {
+    static THREAD_NUMBER: Cell<u32> = const { Cell::new(0) };
+}
+
+/// This thread's number (see [`NEXT_THREAD`]).
+pub(crate) fn thread_number() -> u32 {
+    THREAD_NUMBER.with(|n| {
+        if n.get() == 0 {
+            n.set(NEXT_THREAD.fetch_add(1, Ordering::Relaxed));
+        }
+        n.get()
+    })
+}
 
 /// Pops its frame when dropped, also during a panic.
 pub(crate) struct FrameGuard {

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use crate::array::{Array, DType, Dims};
-use crate::error::{Error, Result};
+use crate::error::{Error, OrRaise, Result, boundary};
 use crate::primitives::{AvalRef, DynPrimitive, Primitive};
 
 /// An n-dimensional array of `f32`, `f64`, `i64` or `bool` values, with torch's operations
@@ -58,6 +58,8 @@ pub(crate) trait Payload:
     fn host_value(&self) -> Result<&Tensor>;
     /// Upcast for downcasting to the transform's own payload type.
     fn as_any(&self) -> &dyn Any;
+    /// The transform that owns such tracers, for errors (`"vjp"` covers grad and jacrev).
+    fn transform(&self) -> &'static str;
 }
 
 /// A value owned by the transform frame (`level`, `frame_id`). Built with a concrete payload
@@ -66,6 +68,8 @@ pub(crate) trait Payload:
 pub(crate) struct Tracer<P: ?Sized = dyn Payload> {
     pub(crate) level: usize,
     pub(crate) frame_id: u64,
+    /// The thread whose frame stack holds the frame (see `frame::thread_number`).
+    pub(crate) thread: u32,
     pub(crate) shape: Dims,
     pub(crate) dtype: DType,
     pub(crate) payload: P,
@@ -101,6 +105,7 @@ impl Tensor {
         let t: Arc<Tracer> = Arc::new(Tracer {
             level,
             frame_id,
+            thread: frame::thread_number(),
             shape,
             dtype,
             payload,
@@ -151,10 +156,7 @@ impl Tensor {
     /// control flow error).
     #[track_caller]
     pub fn array(&self) -> &Array {
-        match self.try_array() {
-            Ok(a) => a,
-            Err(e) => panic!("{e}"),
-        }
+        self.try_array().or_raise()
     }
 
     /// Like [`Tensor::array`], returning the error instead of panicking.
@@ -223,13 +225,11 @@ pub(crate) fn unbox<'a, P: Payload, D>(
 /// Apply `prim` to `inputs`, panicking with the shape rule's message on invalid input.
 #[track_caller]
 pub(crate) fn bind<P: Primitive + Clone>(prim: P, inputs: &[&Tensor]) -> Tensor {
-    match try_bind(prim, inputs) {
-        Ok(t) => t,
-        Err(e) => panic!("{e}"),
-    }
+    try_bind(prim, inputs).or_raise()
 }
 
-/// Apply `prim` to `inputs`, or return the shape rule's error.
+/// Apply `prim` to `inputs`, or return the error: the shape rule's, or one found while
+/// evaluating (an allocation that failed) or inside a transform's rule.
 pub(crate) fn try_bind<P: Primitive + Clone>(prim: P, inputs: &[&Tensor]) -> Result<Tensor> {
     if inputs.iter().all(|t| t.is_concrete()) && (!inputs.is_empty() || frame::no_frames()) {
         return eval_concrete(&prim, inputs);
@@ -249,20 +249,40 @@ pub(crate) fn bind_dyn(prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Result<Te
     match top {
         Some(tr) => {
             let Some(interp) = frame::live_interpreter(tr.level, tr.frame_id) else {
-                return Err(Error::op(
-                    prim.name(),
-                    "encountered a tracer of a transform that has already returned (an escaped \
-                     tracer): a value computed inside grad/jvp/vjp/vmap was stored and used after \
-                     the transform finished; return it from the function instead",
-                ));
+                return Err(dead_tracer_error(prim.name(), tr));
             };
             check_shapes(prim, inputs)?;
             let _ceiling = frame::lower_ceiling(tr.level);
-            Ok(interp.process(tr.level, tr.frame_id, prim, inputs))
+            boundary(|| interp.process(tr.level, tr.frame_id, prim, inputs))
         }
         None if inputs.is_empty() => draw_in_frames(prim, inputs),
         None => eval_concrete(prim, inputs),
     }
+}
+
+/// Why a tracer's frame is not on this thread's stack: it was sent to another thread, or its
+/// transform has returned.
+fn dead_tracer_error(op: &'static str, tr: &Tracer) -> Error {
+    let transform = tr.payload.transform();
+    if tr.thread != frame::thread_number() {
+        return Error::transform(
+            transform,
+            format!(
+                "{op} was given a tracer of a {transform} running on another thread: a value \
+                 inside a transformed function belongs to the thread that called the transform. \
+                 Compute with it inside the function on that thread, or return it from the \
+                 function and send the result"
+            ),
+        );
+    }
+    Error::transform(
+        transform,
+        format!(
+            "{op} encountered a tracer of a {transform} that has already returned (an escaped \
+             tracer): a value computed inside the transformed function was stored and used after \
+             the transform finished; return it from the function instead"
+        ),
+    )
 }
 
 /// A random draw whose inputs are all constants: the innermost visible frame that wants it
@@ -270,7 +290,7 @@ pub(crate) fn bind_dyn(prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Result<Te
 fn draw_in_frames(prim: &dyn DynPrimitive, constants: &[&Tensor]) -> Result<Tensor> {
     for (level, id, interp) in frame::visible_frames() {
         let _ceiling = frame::lower_ceiling(level);
-        if let Some(out) = interp.process_nullary(level, id, prim, constants) {
+        if let Some(out) = boundary(|| interp.process_nullary(level, id, prim, constants))? {
             return Ok(out);
         }
     }
@@ -280,13 +300,14 @@ fn draw_in_frames(prim: &dyn DynPrimitive, constants: &[&Tensor]) -> Result<Tens
 /// [`bind`] for random draws: a draw from constant inputs (`bernoulli` of a concrete
 /// probability) is still seen by `vmap`, which must refuse it, share it or draw per
 /// example, as torch's randomness flag says; other primitives of constants just run.
+#[track_caller]
 pub(crate) fn bind_random<P: Primitive + Clone>(prim: P, inputs: &[&Tensor]) -> Tensor {
     let result = if inputs.iter().all(|t| t.is_concrete()) && !frame::no_frames() {
         draw_in_frames(&prim, inputs)
     } else {
         try_bind(prim, inputs)
     };
-    result.unwrap_or_else(|e| panic!("{e}"))
+    result.or_raise()
 }
 
 /// Run the shape rule on logical shapes, so errors under transforms read as in eager mode.
@@ -326,7 +347,8 @@ fn eval_eager<P: Primitive + ?Sized>(prim: &P, arrays: &[&Array]) -> Result<Tens
         3 => prim.shape_rule(&[aval(arrays[0]), aval(arrays[1]), aval(arrays[2])])?,
         _ => prim.shape_rule(&arrays.iter().map(|a| aval(a)).collect::<Vec<_>>())?,
     };
-    let result = prim.eval(arrays, &out);
+    let result =
+        boundary(|| prim.eval(arrays, &out)).map_err(|e| complete_alloc(e, prim.name(), &out))?;
     debug_assert_eq!(
         result.shape(),
         out.shape.as_slice(),
@@ -340,6 +362,25 @@ fn eval_eager<P: Primitive + ?Sized>(prim: &P, arrays: &[&Array]) -> Result<Tens
         prim.name()
     );
     Ok(Tensor::from_array(result))
+}
+
+/// An allocation failure deferred from a kernel knows its bytes and dtype, not the op: name
+/// the op and the shape of its output.
+fn complete_alloc(e: Error, name: &'static str, out: &crate::primitives::Aval) -> Error {
+    match e {
+        Error::Alloc {
+            op: "",
+            dtype,
+            bytes,
+            ..
+        } => Error::Alloc {
+            op: name,
+            shape: out.shape.to_vec(),
+            dtype,
+            bytes,
+        },
+        other => other,
+    }
 }
 
 fn aval(a: &Array) -> AvalRef<'_> {

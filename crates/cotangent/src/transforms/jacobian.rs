@@ -10,11 +10,13 @@
 //! replaced by the Jacobian with respect to the selected argument(s), each of shape
 //! `output.shape + input.shape`.
 
+use std::panic::Location;
+
 use super::Argnums;
 use super::jvp::push_forward;
 use super::vjp::{order_by_argnums, select_argnums, trace};
 use super::vmap::{Randomness, VmapOpts, vmap_with};
-use crate::error::{Error, Result};
+use crate::error::{Error, OrRaise, Result, catch, catch_result};
 use crate::trace::Tensor;
 use crate::tree::{DynTree, Tree, TreeDef};
 
@@ -91,7 +93,7 @@ fn split_aux(
 ) -> Result<(TreeDef, Option<TreeDef>)> {
     match (def, has_aux) {
         (TreeDef::Tuple(p), true) if p.len() == 2 => Ok((p[0].clone(), Some(p[1].clone()))),
-        (other, true) => Err(Error::op(
+        (other, true) => Err(Error::transform(
             transform,
             format!(
                 "{transform}(f, ...)(*args): output of function f should be a tuple: (output, aux) if has_aux is True, got {other}"
@@ -124,10 +126,10 @@ fn check_real_outputs(transform: &'static str, outputs: &[Tensor]) -> Result<()>
         .enumerate()
         .find(|(_, y)| !y.dtype().is_float())
     {
-        return Err(Error::op(
+        return Err(Error::transform(
             transform,
             format!(
-                "{transform}: Expected all outputs to be floating point but received {} tensor at flattened output idx: {i}",
+                "Expected all outputs to be floating point but received {} tensor at flattened output idx: {i}",
                 y.dtype()
             ),
         ));
@@ -137,9 +139,9 @@ fn check_real_outputs(transform: &'static str, outputs: &[Tensor]) -> Result<()>
 
 fn jacrev_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &JacOpts) -> Result<DynTree> {
     if opts.chunk_size == Some(0) {
-        return Err(Error::op(
+        return Err(Error::transform(
             "jacrev",
-            "jacrev: chunk_size should be greater than 0.",
+            "chunk_size should be greater than 0.",
         ));
     }
     let (_, def) = args.flatten();
@@ -260,10 +262,10 @@ fn jacfwd_call<A: Tree + Clone, O: Tree>(
     let (mask, grad_def) = select_argnums("jacfwd", &def, &opts.argnums)?;
     for (i, x) in leaves.iter().enumerate() {
         if mask[i] && !x.dtype().is_float() {
-            return Err(Error::op(
+            return Err(Error::transform(
                 "jacfwd",
                 format!(
-                    "jacfwd: Expected all inputs to be floating point but received {} tensor at flattened input idx: {i}",
+                    "Expected all inputs to be floating point but received {} tensor at flattened input idx: {i}",
                     x.dtype()
                 ),
             ));
@@ -291,8 +293,9 @@ fn jacfwd_call<A: Tree + Clone, O: Tree>(
             .iter()
             .map(|&m| if m { it.next() } else { None })
             .collect();
+        // Cannot fail: the tangents are built from the arguments' own structure.
         let (values, out_tangents, out_def) =
-            push_forward("jacfwd", f, &args, &tangents).unwrap_or_else(|e| panic!("{e}"));
+            push_forward("jacfwd", f, &args, &tangents).or_raise();
         let leaves = values
             .iter()
             .zip(out_tangents)
@@ -305,9 +308,9 @@ fn jacfwd_call<A: Tree + Clone, O: Tree>(
         }
     };
     if total == 0 {
-        return Err(Error::op(
+        return Err(Error::transform(
             "jacfwd",
-            "jacfwd: the selected inputs have no elements",
+            "the selected inputs have no elements",
         ));
     }
     let batched = vmap_with(&push, VmapOpts::new().randomness(opts.randomness))(bases);
@@ -354,9 +357,9 @@ fn jacfwd_call<A: Tree + Clone, O: Tree>(
     }
 }
 
-fn finish<R: Tree>(t: Result<DynTree>) -> R {
-    let t = t.unwrap_or_else(|e| panic!("{e}"));
-    R::unflatten(&t.def, t.leaves).unwrap_or_else(|e| panic!("{e}"))
+fn finish<R: Tree>(t: Result<DynTree>) -> Result<R> {
+    let t = t?;
+    R::unflatten(&t.def, t.leaves)
 }
 
 /// torch.func.jacrev: the Jacobian of `f` with respect to its first argument, by reverse
@@ -370,16 +373,33 @@ fn finish<R: Tree>(t: Result<DynTree>) -> R {
 /// let expected = &Tensor::eye(3, 3).to_dtype(cotangent::DType::F64) * &x.cos();
 /// assert!(j.allclose(&expected, 1e-12, 0.0));
 /// ```
+#[track_caller]
 pub fn jacrev<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(f: F) -> impl Fn(A) -> R {
     jacrev_with(f, JacOpts::default())
 }
 
 /// torch.func.jacrev with `argnums`, `has_aux` and `chunk_size`.
+#[track_caller]
 pub fn jacrev_with<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(
     f: F,
     opts: JacOpts,
 ) -> impl Fn(A) -> R {
-    move |args: A| finish(jacrev_call(&f, args, &opts))
+    let site = Location::caller();
+    move |args: A| finish(jacrev_call(&f, args, &opts)).or_raise_at(site)
+}
+
+/// [`jacrev`] returning every error raised in the call (by `jacrev` or by an op inside `f`)
+/// as `Err`, without unwinding out of it.
+pub fn try_jacrev<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(f: F) -> impl Fn(A) -> Result<R> {
+    try_jacrev_with(f, JacOpts::default())
+}
+
+/// [`jacrev_with`] returning errors as `Err` (see [`try_jacrev`]).
+pub fn try_jacrev_with<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(
+    f: F,
+    opts: JacOpts,
+) -> impl Fn(A) -> Result<R> {
+    move |args: A| catch_result(|| finish(jacrev_call(&f, args, &opts)))
 }
 
 /// torch.func.jacfwd: the Jacobian of `f` by forward mode (cheap for functions with few
@@ -392,16 +412,34 @@ pub fn jacrev_with<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(
 /// let expected = &Tensor::eye(3, 3).to_dtype(cotangent::DType::F64) * &x.cos();
 /// assert!(j.allclose(&expected, 1e-12, 0.0));
 /// ```
+#[track_caller]
 pub fn jacfwd<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(f: F) -> impl Fn(A) -> R {
     jacfwd_with(f, JacOpts::default())
 }
 
 /// torch.func.jacfwd with `argnums`, `has_aux` and `randomness`.
+#[track_caller]
 pub fn jacfwd_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
     f: F,
     opts: JacOpts,
 ) -> impl Fn(A) -> R {
-    move |args: A| finish(jacfwd_call(&f, args, &opts))
+    let site = Location::caller();
+    move |args: A| finish(jacfwd_call(&f, args, &opts)).or_raise_at(site)
+}
+
+/// [`jacfwd`] returning errors as `Err` (see [`try_jacrev`]).
+pub fn try_jacfwd<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
+    f: F,
+) -> impl Fn(A) -> Result<R> {
+    try_jacfwd_with(f, JacOpts::default())
+}
+
+/// [`jacfwd_with`] returning errors as `Err` (see [`try_jacrev`]).
+pub fn try_jacfwd_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
+    f: F,
+    opts: JacOpts,
+) -> impl Fn(A) -> Result<R> {
+    move |args: A| catch_result(|| finish(jacfwd_call(&f, args, &opts)))
 }
 
 /// torch.func.hessian: `jacfwd(jacrev(f, argnums), argnums)`, forward-over-reverse.
@@ -413,11 +451,13 @@ pub fn jacfwd_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
 /// let expected = &Tensor::eye(2, 2).to_dtype(cotangent::DType::F64) * &(-x.sin());
 /// assert!(h.allclose(&expected, 1e-12, 0.0));
 /// ```
+#[track_caller]
 pub fn hessian<A: Tree + Clone, R: Tree, F: Fn(A) -> Tensor>(f: F) -> impl Fn(A) -> R {
     hessian_with(f, Argnums::One(0))
 }
 
 /// torch.func.hessian with `argnums`.
+#[track_caller]
 pub fn hessian_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
     f: F,
     argnums: impl Into<Argnums>,
@@ -426,4 +466,18 @@ pub fn hessian_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
     let inner_opts = JacOpts::new().argnums(argnums.clone());
     let inner = jacrev_with::<A, O, DynTree, F>(f, inner_opts);
     jacfwd_with(inner, JacOpts::new().argnums(argnums))
+}
+
+/// [`hessian`] returning errors as `Err` (see [`try_jacrev`]).
+pub fn try_hessian<A: Tree + Clone, R: Tree, F: Fn(A) -> Tensor>(f: F) -> impl Fn(A) -> Result<R> {
+    try_hessian_with(f, Argnums::One(0))
+}
+
+/// [`hessian_with`] returning errors as `Err` (see [`try_jacrev`]).
+pub fn try_hessian_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
+    f: F,
+    argnums: impl Into<Argnums>,
+) -> impl Fn(A) -> Result<R> {
+    let h = hessian_with(f, argnums);
+    move |args: A| catch(|| h(args))
 }

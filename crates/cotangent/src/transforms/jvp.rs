@@ -6,9 +6,10 @@
 //! have a symbolic zero tangent (`None`); an output whose tangent is zero is returned as a
 //! plain value, so constant sub-computations cost nothing extra (Note [Symbolic zeros]).
 
+use std::panic::Location;
 use std::rc::Rc;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, OrRaise, Result, catch, catch_result};
 use crate::primitives::DynPrimitive;
 use crate::trace::frame::{Interpreter, push_frame};
 use crate::trace::{Payload, Tensor, bind_dyn, unbox};
@@ -27,6 +28,9 @@ impl Payload for JvpPayload {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+    fn transform(&self) -> &'static str {
+        "jvp"
+    }
 }
 
 struct JvpInterpreter;
@@ -43,7 +47,7 @@ impl Interpreter for JvpInterpreter {
             (p.primal.clone(), p.tangent.clone())
         });
         let refs: Vec<&Tensor> = primals.iter().collect();
-        let out = bind_dyn(prim, &refs).unwrap_or_else(|e| panic!("{e}"));
+        let out = bind_dyn(prim, &refs).or_raise();
         match prim.jvp(&primals, &out, &tangents) {
             Some(t) => {
                 let (shape, dtype) = (out.shape().to_vec(), out.dtype());
@@ -66,7 +70,7 @@ impl Interpreter for JvpInterpreter {
 /// Run `f` at `primals` pushing `tangents` forward: the output leaves and their tangents
 /// (`None` where the output does not depend on the inputs), and the output structure.
 pub(crate) fn push_forward<A: Tree, O: Tree>(
-    transform: &str,
+    transform: &'static str,
     f: impl FnOnce(A) -> O,
     primals: &A,
     tangents: &[Option<Tensor>],
@@ -103,34 +107,36 @@ pub(crate) fn push_forward<A: Tree, O: Tree>(
 
 /// Check that tangents match primals in structure, shape and dtype.
 fn check_tangents(
-    transform: &str,
+    transform: &'static str,
     primals: &[Tensor],
     pdef: &TreeDef,
     tangents: &[Tensor],
     tdef: &TreeDef,
 ) -> Result<()> {
     if !pdef.same_structure(tdef) {
-        return Err(Error::op(
-            "jvp",
+        return Err(Error::transform(
+            transform,
             format!(
-                "{transform}: Expected primals and tangents to have the same python structure. \
+                "{transform}(f, primals, tangents): Expected primals and tangents to have the same python structure. \
                  For example, if primals is a tuple of 3 tensors, tangents also must be. Got \
                  primals with structure {pdef} and tangents with structure {tdef}"
             ),
         ));
     }
     if primals.is_empty() {
-        return Err(Error::op(
-            "jvp",
-            format!("{transform}: Expected primals to contain at least one Tensor"),
+        return Err(Error::transform(
+            transform,
+            format!(
+                "{transform}(f, primals, tangents): Expected primals to contain at least one Tensor"
+            ),
         ));
     }
     for (i, (p, t)) in primals.iter().zip(tangents).enumerate() {
         if p.shape() != t.shape() {
-            return Err(Error::op(
-                "jvp",
+            return Err(Error::transform(
+                transform,
                 format!(
-                    "{transform}: jvp called with different primal and tangent shapes: primal {i} \
+                    "{transform}(f, primals, tangents): jvp called with different primal and tangent shapes: primal {i} \
                      has shape {:?}, tangent has shape {:?}",
                     p.shape(),
                     t.shape()
@@ -138,10 +144,10 @@ fn check_tangents(
             ));
         }
         if p.dtype() != t.dtype() || !p.dtype().is_float() {
-            return Err(Error::op(
-                "jvp",
+            return Err(Error::transform(
+                transform,
                 format!(
-                    "{transform}: primal and tangent arguments do not match or are not floating \
+                    "{transform}(f, primals, tangents): primal and tangent arguments do not match or are not floating \
                      point: primal {i} has dtype {}, tangent has dtype {}",
                     p.dtype(),
                     t.dtype()
@@ -167,13 +173,7 @@ fn jvp_core<A: Tree, O: Tree>(
 ) -> Result<(Vec<Tensor>, Vec<Tensor>, TreeDef)> {
     let (p_leaves, p_def) = primals.flatten();
     let (t_leaves, t_def) = tangents.flatten();
-    check_tangents(
-        "jvp(f, primals, tangents)",
-        &p_leaves,
-        &p_def,
-        &t_leaves,
-        &t_def,
-    )?;
+    check_tangents("jvp", &p_leaves, &p_def, &t_leaves, &t_def)?;
     let t_opts: Vec<Option<Tensor>> = t_leaves.into_iter().map(Some).collect();
     let (values, out_tangents, out_def) = push_forward("jvp", f, &primals, &t_opts)?;
     let mut tangents_out = Vec::with_capacity(values.len());
@@ -181,7 +181,7 @@ fn jvp_core<A: Tree, O: Tree>(
         match t {
             Some(t) => tangents_out.push(t),
             None if strict => {
-                return Err(Error::op(
+                return Err(Error::transform(
                     "jvp",
                     "jvp(f, primals, tangents, strict=True): The output of f is independent of \
                      the inputs. This is not allowed with strict=True.",
@@ -205,7 +205,17 @@ fn jvp_core<A: Tree, O: Tree>(
 /// ```
 #[track_caller]
 pub fn jvp<A: Tree, O: Tree>(f: impl FnOnce(A) -> O, primals: A, tangents: A) -> (O, O) {
-    jvp_with(f, primals, tangents, JvpOpts::default())
+    jvp_call(f, primals, tangents, JvpOpts::default()).or_raise()
+}
+
+/// [`jvp`] returning every error raised while pushing the tangents forward (by `jvp` or by
+/// an op inside `f`) as `Err`, without unwinding out of the call.
+pub fn try_jvp<A: Tree, O: Tree>(
+    f: impl FnOnce(A) -> O,
+    primals: A,
+    tangents: A,
+) -> Result<(O, O)> {
+    catch_result(|| jvp_call(f, primals, tangents, JvpOpts::default()))
 }
 
 /// torch.func.jvp with `strict`.
@@ -216,11 +226,20 @@ pub fn jvp_with<A: Tree, O: Tree>(
     tangents: A,
     opts: JvpOpts,
 ) -> (O, O) {
-    try_jvp_with(f, primals, tangents, opts).unwrap_or_else(|e| panic!("{e}"))
+    jvp_call(f, primals, tangents, opts).or_raise()
 }
 
-/// Like [`jvp_with`], returning an error instead of panicking.
+/// [`jvp_with`] returning errors as `Err` (see [`try_jvp`]).
 pub fn try_jvp_with<A: Tree, O: Tree>(
+    f: impl FnOnce(A) -> O,
+    primals: A,
+    tangents: A,
+    opts: JvpOpts,
+) -> Result<(O, O)> {
+    catch_result(|| jvp_call(f, primals, tangents, opts))
+}
+
+fn jvp_call<A: Tree, O: Tree>(
     f: impl FnOnce(A) -> O,
     primals: A,
     tangents: A,
@@ -241,19 +260,61 @@ pub fn jvp_with_aux<A: Tree, O: Tree, X: Tree>(
     primals: A,
     tangents: A,
 ) -> (O, O, X) {
-    let run = || -> Result<(O, O, X)> {
-        let (values, tangents_out, def) = jvp_core(f, primals, tangents, false)?;
-        let TreeDef::Tuple(parts) = &def else {
-            unreachable!("a pair")
-        };
-        let n = parts[0].num_leaves();
-        Ok((
-            O::unflatten(&parts[0], values[..n].to_vec())?,
-            O::unflatten(&parts[0], tangents_out[..n].to_vec())?,
-            X::unflatten(&parts[1], values[n..].to_vec())?,
-        ))
+    jvp_with_aux_call(f, primals, tangents).or_raise()
+}
+
+/// [`jvp_with_aux`] returning errors as `Err` (see [`try_jvp`]).
+pub fn try_jvp_with_aux<A: Tree, O: Tree, X: Tree>(
+    f: impl FnOnce(A) -> (O, X),
+    primals: A,
+    tangents: A,
+) -> Result<(O, O, X)> {
+    catch_result(|| jvp_with_aux_call(f, primals, tangents))
+}
+
+fn jvp_with_aux_call<A: Tree, O: Tree, X: Tree>(
+    f: impl FnOnce(A) -> (O, X),
+    primals: A,
+    tangents: A,
+) -> Result<(O, O, X)> {
+    let (values, tangents_out, def) = jvp_core(f, primals, tangents, false)?;
+    let TreeDef::Tuple(parts) = &def else {
+        unreachable!("a pair")
     };
-    run().unwrap_or_else(|e| panic!("{e}"))
+    let n = parts[0].num_leaves();
+    Ok((
+        O::unflatten(&parts[0], values[..n].to_vec())?,
+        O::unflatten(&parts[0], tangents_out[..n].to_vec())?,
+        X::unflatten(&parts[1], values[n..].to_vec())?,
+    ))
+}
+
+/// The tangents given to `linearize`'s function must match the primals' shapes.
+fn check_linearize_tangents(primals: &[Tensor], tangents: &[Tensor]) -> Result<()> {
+    if primals.len() != tangents.len() {
+        return Err(Error::transform(
+            "linearize",
+            format!(
+                "jvp_fn expected {} tangents (one per primal), got {}",
+                primals.len(),
+                tangents.len()
+            ),
+        ));
+    }
+    for (i, (p, t)) in primals.iter().zip(tangents).enumerate() {
+        if p.shape() != t.shape() {
+            return Err(Error::transform(
+                "linearize",
+                format!(
+                    "tangent:{i} with shape {:?} doesn't match the shape {:?} of the \
+                     corresponding primal",
+                    t.shape(),
+                    p.shape()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// torch.func.linearize: `f(primals)` and a function of tangents equal to
@@ -275,19 +336,32 @@ pub fn linearize<A: Tree + Clone, O: Tree, F: Fn(A) -> O + Clone>(
     f: F,
     primals: A,
 ) -> (O, impl Fn(A) -> O) {
-    let (leaves, _) = primals.flatten();
+    let site = Location::caller();
     let out = f(primals.clone());
-    let jvp_fn = move |tangents: A| {
+    let jvp_fn = linearized(f, primals);
+    (out, move |tangents: A| jvp_fn(tangents).or_raise_at(site))
+}
+
+/// [`linearize`] returning errors as `Err`, from the forward pass and from each call of the
+/// returned function (see [`try_jvp`]).
+pub fn try_linearize<A: Tree + Clone, O: Tree, F: Fn(A) -> O + Clone>(
+    f: F,
+    primals: A,
+) -> Result<(O, impl Fn(A) -> Result<O>)> {
+    let out = catch(|| f(primals.clone()))?;
+    let jvp_fn = linearized(f, primals);
+    Ok((out, move |tangents: A| catch_result(|| jvp_fn(tangents))))
+}
+
+/// The tangent map of `f` at `primals`.
+fn linearized<A: Tree + Clone, O: Tree, F: Fn(A) -> O + Clone>(
+    f: F,
+    primals: A,
+) -> impl Fn(A) -> Result<O> {
+    move |tangents: A| {
+        let (leaves, _) = primals.flatten();
         let (t_leaves, _) = tangents.flatten();
-        for (i, (p, t)) in leaves.iter().zip(&t_leaves).enumerate() {
-            assert!(
-                p.shape() == t.shape(),
-                "linearize: tangent:{i} with shape {:?} doesn't match the shape {:?} of the corresponding primal",
-                t.shape(),
-                p.shape()
-            );
-        }
-        jvp(f.clone(), primals.clone(), tangents).1
-    };
-    (out, jvp_fn)
+        check_linearize_tangents(&leaves, &t_leaves)?;
+        Ok(jvp_call(f.clone(), primals.clone(), tangents, JvpOpts::default())?.1)
+    }
 }

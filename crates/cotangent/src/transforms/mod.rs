@@ -30,7 +30,7 @@ impl Argnums {
     ///
     /// # Errors
     /// torch's messages for an empty tuple, an index out of range, or repeated indices.
-    pub fn resolve(&self, transform: &str, num_args: usize) -> Result<(Vec<usize>, bool)> {
+    pub fn resolve(&self, transform: &'static str, num_args: usize) -> Result<(Vec<usize>, bool)> {
         self.resolve_small(transform, num_args)
             .map(|(indices, is_tuple)| (indices.into_vec(), is_tuple))
     }
@@ -38,7 +38,7 @@ impl Argnums {
     /// [`Argnums::resolve`] without allocating for up to four indices (on every `grad` call).
     pub(crate) fn resolve_small(
         &self,
-        transform: &str,
+        transform: &'static str,
         num_args: usize,
     ) -> Result<(SmallVec<[usize; 4]>, bool)> {
         let (raw, is_tuple): (&[isize], bool) = match self {
@@ -46,25 +46,22 @@ impl Argnums {
             Argnums::Many(v) => (v, true),
         };
         if raw.is_empty() {
-            return Err(Error::op(
-                "argnums",
-                format!("{transform}: argnums must be non-empty"),
-            ));
+            return Err(Error::transform(transform, "argnums must be non-empty"));
         }
         let n = num_args as isize;
         let mut out = SmallVec::with_capacity(raw.len());
         for &i in raw {
             if i < -n || i >= n {
-                return Err(Error::op(
-                    "argnums",
-                    format!("{transform}: Got argnum={i}, but only {num_args} positional inputs"),
+                return Err(Error::transform(
+                    transform,
+                    format!("Got argnum={i}, but only {num_args} positional inputs"),
                 ));
             }
             let i = if i < 0 { (i + n) as usize } else { i as usize };
             if out.contains(&i) {
-                return Err(Error::op(
-                    "argnums",
-                    format!("{transform}: argnums elements must be unique, got {raw:?}"),
+                return Err(Error::transform(
+                    transform,
+                    format!("argnums elements must be unique, got {raw:?}"),
                 ));
             }
             out.push(i);

@@ -23,7 +23,7 @@ use smallvec::SmallVec;
 
 use super::Argnums;
 use crate::array::Dims;
-use crate::error::{Error, Result};
+use crate::error::{Error, OrRaise, Result, catch_result};
 use crate::primitives::{DynPrimitive, Residuals};
 use crate::trace::frame::{Interpreter, push_frame};
 use crate::trace::{Payload, Tensor, bind_dyn, unbox};
@@ -68,6 +68,9 @@ impl Payload for VjpPayload {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+    fn transform(&self) -> &'static str {
+        "vjp"
+    }
 }
 
 struct VjpInterpreter;
@@ -96,7 +99,7 @@ impl Interpreter for VjpInterpreter {
                 }
             }
         }
-        let out = bind_dyn(prim, &primals).unwrap_or_else(|e| panic!("{e}"));
+        let out = bind_dyn(prim, &primals).or_raise();
         // Integer and bool results carry no derivative: they leave the graph here.
         if !out.dtype().is_float() {
             return out;
@@ -233,7 +236,7 @@ fn zeros_where_unreached(grads: Vec<Option<Tensor>>, inputs: &[Tensor]) -> Vec<T
 /// Run `f` on `args` with the leaves for which `differentiate(i)` holds traced, and return
 /// the traced outputs plus `f`'s whole output tree (with tracers) for aux handling.
 pub(crate) fn trace<A: Tree, O: Tree>(
-    transform: &str,
+    transform: &'static str,
     f: impl FnOnce(A) -> O,
     args: &A,
     differentiate: &[bool],
@@ -244,7 +247,7 @@ pub(crate) fn trace<A: Tree, O: Tree>(
 
 /// [`trace`] for arguments already flattened into `leaves` and `def`.
 pub(crate) fn trace_flat<A: Tree, O: Tree>(
-    transform: &str,
+    transform: &'static str,
     f: impl FnOnce(A) -> O,
     leaves: &[Tensor],
     def: &TreeDef,
@@ -252,10 +255,10 @@ pub(crate) fn trace_flat<A: Tree, O: Tree>(
 ) -> Result<(Traced, O)> {
     for (i, x) in leaves.iter().enumerate() {
         if differentiate[i] && !x.dtype().is_float() {
-            return Err(Error::op(
-                "grad",
+            return Err(Error::transform(
+                transform,
                 format!(
-                    "{transform}: only Tensors of floating point dtype can require gradients; \
+                    "only Tensors of floating point dtype can require gradients; \
                      input leaf {i} has dtype {}. Convert it with .to_dtype(DType::F32) or leave \
                      it out of argnums",
                     x.dtype()
@@ -309,16 +312,16 @@ pub(crate) fn trace_flat<A: Tree, O: Tree>(
 }
 
 fn check_cotangents(
-    transform: &str,
+    transform: &'static str,
     traced: &Traced,
     ct_def: &TreeDef,
     cts: &[Tensor],
 ) -> Result<()> {
     if !ct_def.same_structure(&traced.out_def) {
-        return Err(Error::op(
-            "vjp",
+        return Err(Error::transform(
+            transform,
             format!(
-                "{transform}: Expected pytree structure of cotangents to be the same as pytree \
+                "Expected pytree structure of cotangents to be the same as pytree \
                  structure of outputs to the function. cotangents: {ct_def}, primal output: {}",
                 traced.out_def
             ),
@@ -326,10 +329,10 @@ fn check_cotangents(
     }
     for (i, (c, y)) in cts.iter().zip(&traced.outputs).enumerate() {
         if c.shape() != y.shape() {
-            return Err(Error::op(
-                "vjp",
+            return Err(Error::transform(
+                transform,
                 format!(
-                    "{transform}: cotangent {i} has shape {:?} but the output has shape {:?}; \
+                    "cotangent {i} has shape {:?} but the output has shape {:?}; \
                      pass cotangents shaped like the outputs",
                     c.shape(),
                     y.shape()
@@ -344,13 +347,13 @@ fn check_outputs(traced: &Traced) -> Result<()> {
     let empty = matches!(&traced.out_def, TreeDef::Static(crate::tree::Static::Unit))
         || matches!(&traced.out_def, TreeDef::Tuple(c) | TreeDef::List(c) if c.is_empty());
     if empty {
-        return Err(Error::op(
+        return Err(Error::transform(
             "vjp",
             "vjp(f, *primals): Expected f to be a function that has non-empty output",
         ));
     }
     if contains_static(&traced.out_def) {
-        return Err(Error::op(
+        return Err(Error::transform(
             "vjp",
             format!(
                 "vjp(f, *primals): expected f(*primals) to return only tensors, got structure {}",
@@ -359,7 +362,7 @@ fn check_outputs(traced: &Traced) -> Result<()> {
         ));
     }
     if let Some(y) = traced.outputs.iter().find(|y| !y.dtype().is_float()) {
-        return Err(Error::op(
+        return Err(Error::transform(
             "vjp",
             format!(
                 "vjp(f, *primals): All outputs of f must be floating-point or complex Tensors, got Tensor with dtype {}",
@@ -400,15 +403,18 @@ impl<A: Tree> VjpFn<A> {
     /// If the cotangents' structure or shapes differ from the outputs'.
     #[track_caller]
     pub fn call<O: Tree>(&self, cotangents: O) -> A {
-        self.try_call(cotangents).unwrap_or_else(|e| panic!("{e}"))
+        self.try_call(cotangents).or_raise()
     }
 
-    /// Like [`VjpFn::call`], returning an error for mismatched cotangents.
+    /// Like [`VjpFn::call`], returning an error for mismatched cotangents or any error
+    /// raised in the backward pass.
     pub fn try_call<O: Tree>(&self, cotangents: O) -> Result<A> {
-        let (cts, ct_def) = cotangents.flatten();
-        check_cotangents("vjp_fn", &self.traced, &ct_def, &cts)?;
-        let cts: Vec<Option<Tensor>> = cts.into_iter().map(Some).collect();
-        A::unflatten(&self.in_def, self.traced.pullback(&cts))
+        catch_result(|| {
+            let (cts, ct_def) = cotangents.flatten();
+            check_cotangents("vjp_fn", &self.traced, &ct_def, &cts)?;
+            let cts: Vec<Option<Tensor>> = cts.into_iter().map(Some).collect();
+            A::unflatten(&self.in_def, self.traced.pullback(&cts))
+        })
     }
 }
 
@@ -426,11 +432,16 @@ impl<A: Tree> VjpFn<A> {
 /// ```
 #[track_caller]
 pub fn vjp<A: Tree, O: Tree>(f: impl FnOnce(A) -> O, primals: A) -> (O, VjpFn<A>) {
-    try_vjp(f, primals).unwrap_or_else(|e| panic!("{e}"))
+    vjp_call(f, primals).or_raise()
 }
 
-/// Like [`vjp`], returning an error instead of panicking.
+/// [`vjp`] returning every error raised while tracing (by `vjp` or by an op inside `f`) as
+/// `Err`, without unwinding out of the call.
 pub fn try_vjp<A: Tree, O: Tree>(f: impl FnOnce(A) -> O, primals: A) -> Result<(O, VjpFn<A>)> {
+    catch_result(|| vjp_call(f, primals))
+}
+
+fn vjp_call<A: Tree, O: Tree>(f: impl FnOnce(A) -> O, primals: A) -> Result<(O, VjpFn<A>)> {
     let (leaves, in_def) = primals.flatten();
     let (traced, _) = trace_flat("vjp", f, &leaves, &in_def, &vec![true; leaves.len()])?;
     check_outputs(&traced)?;
@@ -452,34 +463,46 @@ pub fn vjp_with_aux<A: Tree, O: Tree, X: Tree>(
     f: impl FnOnce(A) -> (O, X),
     primals: A,
 ) -> (O, VjpFn<A>, X) {
+    vjp_with_aux_call(f, primals).or_raise()
+}
+
+/// [`vjp_with_aux`] returning errors as `Err` (see [`try_vjp`]).
+pub fn try_vjp_with_aux<A: Tree, O: Tree, X: Tree>(
+    f: impl FnOnce(A) -> (O, X),
+    primals: A,
+) -> Result<(O, VjpFn<A>, X)> {
+    catch_result(|| vjp_with_aux_call(f, primals))
+}
+
+fn vjp_with_aux_call<A: Tree, O: Tree, X: Tree>(
+    f: impl FnOnce(A) -> (O, X),
+    primals: A,
+) -> Result<(O, VjpFn<A>, X)> {
     let (leaves, in_def) = primals.flatten();
-    let traced = trace_flat("vjp", f, &leaves, &in_def, &vec![true; leaves.len()]);
-    let result = traced.and_then(|(traced, _)| {
-        // The traced output is the pair (output, aux): split its leaves.
-        let TreeDef::Tuple(parts) = &traced.out_def else {
-            unreachable!("a pair")
-        };
-        let n_out = parts[0].num_leaves();
-        let aux = X::unflatten(&parts[1], traced.outputs[n_out..].to_vec())?;
-        let out_traced = Traced {
-            outputs: traced.outputs[..n_out].to_vec(),
-            out_def: parts[0].clone(),
-            roots: traced.roots[..n_out].to_vec(),
-            inputs: traced.inputs.clone(),
-        };
-        check_outputs(&out_traced)?;
-        let out = O::unflatten(&out_traced.out_def, out_traced.outputs.clone())?;
-        Ok((
-            out,
-            VjpFn {
-                traced: Rc::new(out_traced),
-                in_def,
-                _marker: std::marker::PhantomData,
-            },
-            aux,
-        ))
-    });
-    result.unwrap_or_else(|e| panic!("{e}"))
+    let (traced, _) = trace_flat("vjp", f, &leaves, &in_def, &vec![true; leaves.len()])?;
+    // The traced output is the pair (output, aux): split its leaves.
+    let TreeDef::Tuple(parts) = &traced.out_def else {
+        unreachable!("a pair")
+    };
+    let n_out = parts[0].num_leaves();
+    let aux = X::unflatten(&parts[1], traced.outputs[n_out..].to_vec())?;
+    let out_traced = Traced {
+        outputs: traced.outputs[..n_out].to_vec(),
+        out_def: parts[0].clone(),
+        roots: traced.roots[..n_out].to_vec(),
+        inputs: traced.inputs.clone(),
+    };
+    check_outputs(&out_traced)?;
+    let out = O::unflatten(&out_traced.out_def, out_traced.outputs.clone())?;
+    Ok((
+        out,
+        VjpFn {
+            traced: Rc::new(out_traced),
+            in_def,
+            _marker: std::marker::PhantomData,
+        },
+        aux,
+    ))
 }
 
 /// The positional arguments of an argument tree: the entries of a tuple, or the tree itself.
@@ -493,7 +516,7 @@ fn positional(def: &TreeDef) -> &[TreeDef] {
 
 /// Which input leaves `argnums` selects, and the structure of the selected arguments.
 pub(crate) fn select_argnums(
-    transform: &str,
+    transform: &'static str,
     def: &TreeDef,
     argnums: &Argnums,
 ) -> Result<(Vec<bool>, TreeDef)> {
@@ -516,7 +539,7 @@ pub(crate) fn select_argnums(
 pub(crate) fn order_by_argnums(
     def: &TreeDef,
     argnums: &Argnums,
-    transform: &str,
+    transform: &'static str,
     grads_in_leaf_order: Vec<Tensor>,
 ) -> Result<Vec<Tensor>> {
     let positional = positional(def);

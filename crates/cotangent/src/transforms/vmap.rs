@@ -11,9 +11,10 @@
 //! below, `different` asks the random primitive for a batched draw.
 
 use std::cell::Cell;
+use std::panic::Location;
 use std::rc::Rc;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, OrRaise, Result, catch_result, raise};
 use crate::primitives::DynPrimitive;
 use crate::primitives::frontend::try_normalize_dim;
 use crate::trace::frame::{Interpreter, push_frame};
@@ -39,7 +40,7 @@ impl std::str::FromStr for Randomness {
             "error" => Ok(Randomness::Error),
             "same" => Ok(Randomness::Same),
             "different" => Ok(Randomness::Different),
-            other => Err(Error::op(
+            other => Err(Error::transform(
                 "vmap",
                 format!(
                     "Only allowed values for randomness are 'error', 'different', or 'same'. Got {other}"
@@ -61,12 +62,12 @@ pub(crate) fn current_randomness() -> Randomness {
 }
 
 /// The message torch gives for data-dependent control flow under vmap.
-const DATA_DEPENDENT: &str = "vmap: It looks like you're either (1) calling .item() on a Tensor or \
-     (2) attempting to use a Tensor in some data-dependent control flow or (3) encountering this \
-     error in PyTorch internals. For (1): we don't support vmap over calling .item() on a Tensor, \
-     please try to rewrite what you're doing with other operations. For (2): If you're doing \
-     some control flow instead, we don't support that yet, please shout over at \
-     https://github.com/pytorch/functorch/issues/257 .";
+const DATA_DEPENDENT: &str = "It looks like you're either (1) calling .item() on a Tensor or (2) \
+     attempting to use a Tensor in some data-dependent control flow (reading its values, \
+     printing them, comparing them into a Rust bool). Under vmap a value stands for a whole \
+     batch and has no single value. For (1), rewrite the computation with tensor operations; \
+     for (2), compute both branches and choose with where_, or move the control flow outside \
+     vmap.";
 
 /// What a batch tracer carries.
 struct BatchPayload {
@@ -76,10 +77,13 @@ struct BatchPayload {
 
 impl Payload for BatchPayload {
     fn host_value(&self) -> Result<&Tensor> {
-        Err(Error::op("item", DATA_DEPENDENT))
+        Err(Error::transform("vmap", DATA_DEPENDENT))
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+    fn transform(&self) -> &'static str {
+        "vmap"
     }
 }
 
@@ -133,15 +137,12 @@ impl Interpreter for VmapInterpreter {
         constants: &[&Tensor],
     ) -> Option<Tensor> {
         match self.randomness {
-            Randomness::Error => panic!(
-                "{}",
-                Error::op(
-                    prim.name(),
-                    "vmap: called random operation while in randomness error mode. Please either \
+            Randomness::Error => raise(Error::transform(
+                "vmap",
+                "called random operation while in randomness error mode. Please either \
                      use the 'same' or 'different' randomness flags on vmap or perform the \
                      randomness operation out of vmap",
-                )
-            ),
+            )),
             Randomness::Same => None,
             Randomness::Different => {
                 let _guard =
@@ -366,7 +367,7 @@ fn plan_inputs(
     in_dims: &Dims,
 ) -> Result<(Vec<Option<usize>>, usize)> {
     if def.positional().is_empty() || matches!(def, TreeDef::Static(crate::tree::Static::Unit)) {
-        return Err(Error::op(
+        return Err(Error::transform(
             "vmap",
             "vmap(f)(<inputs>): got no inputs. Maybe you forgot to add inputs, or you are trying \
              to vmap over a function with no inputs. The latter is unsupported.",
@@ -376,7 +377,7 @@ fn plan_inputs(
     let positional_def = TreeDef::Tuple(def.positional().into_iter().cloned().collect());
     let mut per_node = Vec::new();
     if broadcast_dims(in_dims, &positional_def, &mut per_node).is_err() {
-        return Err(Error::op(
+        return Err(Error::transform(
             "vmap",
             format!(
                 "vmap(f, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible with the \
@@ -393,7 +394,7 @@ fn plan_inputs(
         if !is_tensor {
             let desc = s.next().cloned().unwrap_or_default();
             if let Some(d) = dim {
-                return Err(Error::op(
+                return Err(Error::transform(
                     "vmap",
                     format!(
                         "vmap(f, in_dims={in_dims}, ...)(<inputs>): Got in_dim={d} for an input but \
@@ -410,7 +411,7 @@ fn plan_inputs(
             Some(d) => {
                 let r = x.dim() as isize;
                 if d < -r || d >= r || r == 0 {
-                    return Err(Error::op(
+                    return Err(Error::transform(
                         "vmap",
                         format!(
                             "vmap(f, in_dims={in_dims}, ...)(<inputs>): Got in_dim={d} for some \
@@ -429,17 +430,17 @@ fn plan_inputs(
         .filter_map(|(x, d)| d.map(|d| x.shape()[d]))
         .collect();
     let Some(&size) = sizes.first() else {
-        return Err(Error::op(
+        return Err(Error::transform(
             "vmap",
             "vmap(f, in_dims=..., ...)(<inputs>): Expected at least one Tensor to vmap over (all \
              in_dims are None or there are no tensor inputs)",
         ));
     };
     if sizes.iter().any(|&s| s != size) {
-        return Err(Error::op(
+        return Err(Error::transform(
             "vmap",
             format!(
-                "vmap: Expected all tensors to have the same size in the mapped dimension, got \
+                "Expected all tensors to have the same size in the mapped dimension, got \
                  sizes {sizes:?} for the mapped dimension"
             ),
         ));
@@ -484,7 +485,7 @@ fn vmap_once<A: Tree, O: Tree>(
         (d, _) => d.clone(),
     };
     if broadcast_dims(&out_dims, &out_def, &mut per_node).is_err() {
-        return Err(Error::op(
+        return Err(Error::transform(
             "vmap",
             format!(
                 "vmap(f, ..., out_dims={}): out_dims is not compatible with the structure of \
@@ -503,7 +504,7 @@ fn vmap_once<A: Tree, O: Tree>(
         if !is_tensor {
             let desc = statics.next().unwrap_or_default();
             if dim.is_some() {
-                return Err(Error::op(
+                return Err(Error::transform(
                     "vmap",
                     format!(
                         "vmap(f, ...): f must only return Tensors, got type {desc}. Did you mean \
@@ -517,7 +518,7 @@ fn vmap_once<A: Tree, O: Tree>(
         outputs.push(match (dim, axis) {
             (None, None) => value,
             (None, Some(_)) => {
-                return Err(Error::op(
+                return Err(Error::transform(
                     "vmap",
                     "vmap(f, ..., out_dims=None): f can not return a BatchedTensor when out_dim is None",
                 ));
@@ -544,9 +545,9 @@ fn vmap_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &VmapOpts) ->
     let (leaves, def) = args.flatten();
     let (dims, size) = plan_inputs(&leaves, &def, &opts.in_dims)?;
     match opts.chunk_size {
-        Some(0) => Err(Error::op(
+        Some(0) => Err(Error::transform(
             "vmap",
-            "vmap: chunk_size should be None or greater than 0.",
+            "chunk_size should be None or greater than 0.",
         )),
         Some(k) if k < size => {
             // Chunks along the batch, one vmap each, then concatenated on the out-dims.
@@ -605,8 +606,28 @@ fn vmap_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &VmapOpts) ->
 /// let sums = vmap(|row: Tensor| row.sum())(x);
 /// assert_eq!(sums.to_vec::<f32>(), vec![3.0, 7.0]);
 /// ```
+///
+/// # Panics
+/// If the inputs don't fit `in_dims`, or an op inside `f` fails; [`try_vmap`] returns the
+/// error instead. A misuse of `vmap` itself is reported at the line that called `vmap`.
+#[track_caller]
 pub fn vmap<A: Tree, O: Tree, F: Fn(A) -> O>(f: F) -> impl Fn(A) -> O {
-    vmap_with(f, VmapOpts::default())
+    let site = Location::caller();
+    let opts = VmapOpts::default();
+    move |args: A| vmap_call(&f, args, &opts).or_raise_at(site)
+}
+
+/// [`vmap`] returning every error raised in the call (by `vmap` or by an op inside `f`) as
+/// `Err`, without unwinding out of it.
+///
+/// ```
+/// use cotangent::{Error, Tensor, try_vmap};
+/// let x = Tensor::new([[1.0f32, 2.0], [3.0, 4.0]]);
+/// let err = try_vmap(|row: Tensor| row.reshape(&[3]))(x).unwrap_err();
+/// assert!(matches!(err, Error::Shape { op: "reshape", .. }));
+/// ```
+pub fn try_vmap<A: Tree, O: Tree, F: Fn(A) -> O>(f: F) -> impl Fn(A) -> Result<O> {
+    try_vmap_with(f, VmapOpts::default())
 }
 
 /// torch.func.vmap with `in_dims`, `out_dims`, `randomness` and `chunk_size`.
@@ -617,11 +638,16 @@ pub fn vmap<A: Tree, O: Tree, F: Fn(A) -> O>(f: F) -> impl Fn(A) -> O {
 /// let f = vmap_with(|(x, w): (Tensor, Tensor)| (&x * &w).sum(), VmapOpts::new().in_dims((0, UNMAPPED)));
 /// assert_eq!(f((x, w)).to_vec::<f32>(), vec![210.0, 430.0]);
 /// ```
+#[track_caller]
 pub fn vmap_with<A: Tree, O: Tree, F: Fn(A) -> O>(f: F, opts: VmapOpts) -> impl Fn(A) -> O {
-    move |args: A| vmap_call(&f, args, &opts).unwrap_or_else(|e| panic!("{e}"))
+    let site = Location::caller();
+    move |args: A| vmap_call(&f, args, &opts).or_raise_at(site)
 }
 
-/// Like [`vmap_with`]'s function, returning an error instead of panicking.
-pub fn try_vmap<A: Tree, O: Tree, F: Fn(A) -> O>(f: F, opts: VmapOpts, args: A) -> Result<O> {
-    vmap_call(&f, args, &opts)
+/// [`vmap_with`] returning errors as `Err` (see [`try_vmap`]).
+pub fn try_vmap_with<A: Tree, O: Tree, F: Fn(A) -> O>(
+    f: F,
+    opts: VmapOpts,
+) -> impl Fn(A) -> Result<O> {
+    move |args: A| catch_result(|| vmap_call(&f, args, &opts))
 }

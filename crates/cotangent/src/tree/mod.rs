@@ -208,14 +208,14 @@ pub trait Tree: Sized {
 }
 
 fn structure_error(what: &str, def: &TreeDef) -> Error {
-    Error::op(
+    Error::transform(
         "pytree",
         format!("cannot rebuild {what}: the structure is {def}"),
     )
 }
 
 fn mismatch<T>(expected: &str, def: &TreeDef) -> Result<T> {
-    Err(Error::op(
+    Err(Error::transform(
         "pytree",
         format!(
             "the result type is {expected} but the value has structure {def}; annotate the \
