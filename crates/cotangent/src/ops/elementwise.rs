@@ -14,7 +14,7 @@ use crate::trace::Tensor;
 
 /// A Python-float scalar as the 0-d operand torch would use against `x`.
 fn scalar_like(x: &Tensor, value: f64) -> Tensor {
-    Tensor::scalar_of(value, DType::result_type_with_scalar(x.dtype(), true))
+    Tensor::wrapped_scalar(value, DType::result_type_with_scalar(x.dtype(), true))
 }
 
 /// Rectified linear unit max(x, 0) (`torch.relu`), keeping the dtype. NaN stays NaN, and the
