@@ -463,6 +463,12 @@ mod tests {
         assert_eq!(clamp(&f, Some(0.0), None).dtype(), DType::F64);
     }
 
+    /// x, bound, then value and `[d/dx, d/dbound]` of `clamp(x, min=bound)`, then of
+    /// `clamp(x, max=bound)`.
+    type OneBoundCase = (f64, f64, f64, [f64; 2], f64, [f64; 2]);
+    /// x, min, max, value, d/dx.
+    type FloatBoundsCase = (f64, Option<f64>, Option<f64>, f64, f64);
+
     const N: f64 = f64::NAN;
     const I: f64 = f64::INFINITY;
 
@@ -585,7 +591,7 @@ mod tests {
     fn clamp_with_one_tensor_bound_matches_torch_2_15() {
         // (x, bound, value and [d/dx, d/dbound] of clamp(x, min=bound), the same of
         // clamp(x, max=bound)) from torch 2.15.0: maximum's and minimum's derivatives.
-        let cases: [(f64, f64, f64, [f64; 2], f64, [f64; 2]); 32] = [
+        let cases: [OneBoundCase; 32] = [
             (-1.0, 0.0, 0.0, [0.0, 1.0], -1.0, [1.0, 0.0]),
             (0.0, 0.0, 0.0, [0.5, 0.5], 0.0, [0.5, 0.5]),
             (1.0, 0.0, 1.0, [1.0, 0.0], 0.0, [0.0, 1.0]),
@@ -640,7 +646,7 @@ mod tests {
         // (x, min, max, value, d/dx) from torch 2.15.0 (torch.clamp(x, min, max) with Python
         // floats): the derivative is 1 strictly inside the interval only, 0 on its ends and
         // at NaN; a NaN bound makes the value NaN.
-        let cases: [(f64, Option<f64>, Option<f64>, f64, f64); 128] = [
+        let cases: [FloatBoundsCase; 128] = [
             (-1.0, Some(0.0), Some(2.0), 0.0, 0.0),
             (0.0, Some(0.0), Some(2.0), 0.0, 0.0),
             (1.0, Some(0.0), Some(2.0), 1.0, 1.0),
