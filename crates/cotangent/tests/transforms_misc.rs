@@ -1,10 +1,15 @@
-//! Pytrees with `#[derive(Tree)]`, escaped tracers, and the frame stack after a panic.
+//! Pytrees with `#[derive(Tree)]`, escaped tracers, the frame stack after a panic, and the
+//! dtypes of transform results (torch's, for mixed float dtypes and empty inputs).
 
 use std::cell::RefCell;
 
 use cotangent::testing::assert_panics_with;
+use cotangent::tree::DynTree;
 use cotangent::tree::Tree;
-use cotangent::{DType, Tensor, UNMAPPED, VmapOpts, grad, vmap, vmap_with};
+use cotangent::{
+    DType, GradOpts, JacOpts, Tensor, UNMAPPED, VmapOpts, grad, grad_with, hessian, hessian_with,
+    jacfwd, jacfwd_with, jacrev, jacrev_with, vjp, vmap, vmap_with,
+};
 
 #[derive(Clone, Debug, Tree)]
 struct Linear {
@@ -195,4 +200,160 @@ fn per_sample_conv_weight_grads_of_an_empty_batch() {
     };
     assert_eq!(per_sample(2).shape(), &[2, 2, 1, 3, 3]);
     assert_eq!(per_sample(0).shape(), &[0, 2, 1, 3, 3]);
+}
+
+// ---------------------------------------------------------------- result dtypes
+// Every expected dtype below is what torch 2.15.0 (torch.func) returns for the same call.
+
+#[test]
+fn a_cotangent_of_another_float_dtype_gives_the_gradient_in_the_primal_dtype() {
+    let x = Tensor::new([0.5f64, 1.0]);
+    // sin's rule multiplies by cos(x), which promotes; add's passes the cotangent through.
+    let (sin_y, sin_pull) = vjp(|x: Tensor| x.sin(), x.clone());
+    let (_, add_pull) = vjp(|x: Tensor| &x + 1.0, x.clone());
+    for pull in [&sin_pull, &add_pull] {
+        let g: Tensor = pull.call(Tensor::ones(&[2]));
+        assert_eq!(g.dtype(), DType::F64);
+        // An integer cotangent is accepted, as in torch.
+        let g: Tensor = pull.call(Tensor::new([1i64, 1]));
+        assert_eq!(g.dtype(), DType::F64);
+    }
+    let g: Tensor = sin_pull.call(Tensor::ones(&[2]));
+    assert_eq!(g.to_vec::<f64>(), x.cos().to_vec::<f64>());
+    assert_eq!(sin_y.dtype(), DType::F64);
+    // An f64 cotangent of an f32 primal: the gradient is f32.
+    let x32 = x.to_dtype(DType::F32);
+    for f in [|x: Tensor| x.sin(), |x: Tensor| &x * 2.0] {
+        let (_, pull) = vjp(f, x32.clone());
+        let g: Tensor = pull.call(Tensor::ones(&[2]).to_dtype(DType::F64));
+        assert_eq!(g.dtype(), DType::F32);
+    }
+    // Outputs of both dtypes, each cotangent in the other one's dtype.
+    let (_, pull) = vjp(
+        |x: Tensor| (x.sin(), x.to_dtype(DType::F32).cos()),
+        x.clone(),
+    );
+    let g: Tensor = pull.call((Tensor::ones(&[2]), Tensor::ones(&[2]).to_dtype(DType::F64)));
+    assert_eq!(g.dtype(), DType::F64);
+    // Batched cotangents (the pullback under vmap, as jacrev runs it).
+    let g = vmap(|ct: Tensor| -> Tensor { add_pull.call(ct) })(Tensor::ones(&[3, 2]));
+    assert_eq!((g.dtype(), g.shape()), (DType::F64, &[3, 2][..]));
+}
+
+#[test]
+fn jacobians_of_empty_inputs_keep_their_dtype() {
+    for dtype in [DType::F32, DType::F64] {
+        let empty = Tensor::zeros_dtype(&[0], dtype);
+        let two = Tensor::new([0.5f64, 1.0]).to_dtype(dtype);
+        let check = |j: Tensor, shape: &[usize]| {
+            assert_eq!((j.dtype(), j.shape()), (dtype, shape));
+        };
+        let sin = |x: Tensor| x.sin();
+        check(jacrev(sin)(empty.clone()), &[0, 0]);
+        check(
+            jacrev_with(sin, JacOpts::new().chunk_size(1))(empty.clone()),
+            &[0, 0],
+        );
+        check(
+            jacrev_with(sin, JacOpts::new().chunk_size(3))(empty.clone()),
+            &[0, 0],
+        );
+        check(jacfwd(sin)(empty.clone()), &[0, 0]);
+        check(hessian(|x: Tensor| x.sin().sum())(empty.clone()), &[0, 0]);
+        // An empty output of a non-empty input, and a scalar output of an empty input.
+        check(jacrev(|x: Tensor| x.narrow(0, 0, 0))(two.clone()), &[0, 2]);
+        check(jacfwd(|x: Tensor| x.narrow(0, 0, 0))(two.clone()), &[0, 2]);
+        check(jacrev(|x: Tensor| x.sum())(empty.clone()), &[0]);
+        check(jacfwd(|x: Tensor| x.sum())(empty.clone()), &[0]);
+        // jacfwd of an empty input still returns aux, and Jacobians for every output leaf.
+        let (j, aux): ((Tensor, Tensor), Tensor) = jacfwd_with(
+            |x: Tensor| ((x.sin(), x.sum()), &x.sum() + 2.0),
+            JacOpts::new().has_aux(true),
+        )(empty.clone());
+        check(j.0, &[0, 0]);
+        check(j.1, &[0]);
+        assert_eq!(aux.item::<f64>(), 2.0);
+        // An empty input next to a non-empty one.
+        let (a, b): (Tensor, Tensor) = jacfwd_with(
+            |(a, b): (Tensor, Tensor)| &a.sum() * &b,
+            JacOpts::new().argnums((0, 1)),
+        )((empty.clone(), two.clone()));
+        check(a, &[2, 0]);
+        check(b, &[2, 2]);
+    }
+}
+
+#[test]
+fn transform_result_dtypes_follow_torch_for_mixed_float_dtypes() {
+    use DType::{F32, F64, I64};
+    let x64 = Tensor::new([0.5f64, 1.0]);
+    let x32 = x64.to_dtype(F32);
+    let ints = Tensor::new([1i64, 2]);
+    let dtypes = |t: &DynTree| t.leaves.iter().map(Tensor::dtype).collect::<Vec<_>>();
+    let to = |d: DType| move |x: Tensor| x.to_dtype(d).sin();
+    let to_sum = |d: DType| move |x: Tensor| x.to_dtype(d).sin().sum();
+    let one = |t: Tensor| vec![t.dtype()];
+
+    // Gradients and reverse-mode Jacobians take the input's dtype; forward-mode Jacobians
+    // take the output's (they are output tangents).
+    assert_eq!(one(grad(to_sum(F64))(x32.clone())), [F32]);
+    assert_eq!(one(grad(to_sum(F32))(x64.clone())), [F64]);
+    assert_eq!(one(jacrev(to(F64))(x32.clone())), [F32]);
+    assert_eq!(one(jacrev(to(F32))(x64.clone())), [F64]);
+    assert_eq!(one(jacfwd(to(F64))(x32.clone())), [F64]);
+    assert_eq!(one(jacfwd(to(F32))(x64.clone())), [F32]);
+    assert_eq!(one(hessian(to_sum(F64))(x32.clone())), [F32]);
+    assert_eq!(one(hessian(to_sum(F32))(x64.clone())), [F64]);
+
+    let product = |(a, b): (Tensor, Tensor)| (&a * &b).sum();
+    let both = (x32.clone(), x64.clone());
+    let two = || JacOpts::new().argnums((0, 1));
+    let j: DynTree = jacrev_with(product, two())(both.clone());
+    assert_eq!(dtypes(&j), [F32, F64]);
+    let j: DynTree = jacfwd_with(product, two())(both.clone());
+    assert_eq!(dtypes(&j), [F64, F64]);
+    let h: DynTree = hessian_with(product, (0, 1))(both.clone());
+    assert_eq!(dtypes(&h), [F32, F32, F64, F64]);
+    let g: DynTree = grad_with(product, GradOpts::new().argnums((0, 1)))(both.clone());
+    assert_eq!(dtypes(&g), [F32, F64]);
+
+    // Outputs of both dtypes, with and without chunking.
+    let mixed_out = |a: Tensor| (a.sin(), a.to_dtype(F32).cos());
+    for opts in [
+        JacOpts::new(),
+        JacOpts::new().chunk_size(1),
+        JacOpts::new().chunk_size(3),
+    ] {
+        let j: DynTree = jacrev_with(mixed_out, opts.clone())(x64.clone());
+        assert_eq!(dtypes(&j), [F64, F64]);
+        let j: DynTree = jacrev_with(mixed_out, opts)(x32.clone());
+        assert_eq!(dtypes(&j), [F32, F32]);
+    }
+    let j: DynTree = jacfwd(mixed_out)(x64.clone());
+    assert_eq!(dtypes(&j), [F64, F32]);
+
+    // An input no output depends on gets zeros of its own dtype.
+    let unused: Tensor = grad_with(
+        |(_a, b): (Tensor, Tensor)| b.sum(),
+        GradOpts::new().argnums(0),
+    )((x64.clone(), x32.clone()));
+    assert_eq!(unused.dtype(), F64);
+    // Integer inputs that are not differentiated change nothing.
+    let with_ints = |(a, b): (Tensor, Tensor)| &a * &b;
+    assert_eq!(
+        one(grad(|p: (Tensor, Tensor)| with_ints(p).sum())((
+            x32.clone(),
+            ints.clone()
+        ))),
+        [F32]
+    );
+    assert_eq!(one(jacrev(with_ints)((x32.clone(), ints.clone()))), [F32]);
+    assert_eq!(one(jacfwd(with_ints)((x32.clone(), ints.clone()))), [F32]);
+    assert_eq!(with_ints((x32.clone(), ints.clone())).dtype(), F32);
+    // vmap promotes like the op it maps, and an empty batch keeps the dtype.
+    assert_eq!(one(vmap(|(a, b): (Tensor, Tensor)| &a * &b)(both)), [F64]);
+    let empty_batch = vmap(|x: Tensor| x.sum())(Tensor::zeros_dtype(&[0, 3], F64));
+    assert_eq!((empty_batch.dtype(), empty_batch.shape()), (F64, &[0][..]));
+    let unbatched = vmap(|_x: Tensor| Tensor::new([1i64, 2]))(Tensor::zeros_dtype(&[0, 3], F64));
+    assert_eq!((unbatched.dtype(), unbatched.shape()), (I64, &[0, 2][..]));
 }

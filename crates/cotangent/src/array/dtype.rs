@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::error::Error;
+
 /// The element type of an array. `F32` is the default, as in torch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DType {
@@ -89,6 +91,43 @@ impl DType {
             (1, false) => tensor,
             (_, false) => DType::I64,
         }
+    }
+}
+
+impl DType {
+    /// Check that the float `value` converts to `self` without overflow, as torch checks a
+    /// Python scalar it stores into a tensor (`full`, `fill_`, `pad`'s value,
+    /// `scalar_tensor`): NaN, ±inf and values outside `[-2⁶³, 2⁶³)` do not fit `i64`, finite
+    /// values beyond ±`f32::MAX` do not fit `f32`; everything fits `f64` and bool (`!= 0`).
+    /// Fractions are fine: they truncate toward zero, as in torch.
+    ///
+    /// # Errors
+    /// [`Error::Op`] naming `op`, the value and the dtype (torch: "value cannot be converted
+    /// to type int64_t without overflow").
+    pub(crate) fn check_scalar(self, op: &'static str, value: f64) -> Result<(), Error> {
+        // 2⁶³ is exact in f64; i64::MAX is not, so the upper bound is exclusive.
+        const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+        let (fits, range) = match self {
+            DType::I64 => (
+                (-TWO_POW_63..TWO_POW_63).contains(&value),
+                "integers from -2^63 to 2^63 - 1",
+            ),
+            DType::F32 => (
+                !value.is_finite() || value.abs() <= f32::MAX as f64,
+                "finite values up to ±3.4028235e38, and ±inf and NaN",
+            ),
+            DType::F64 | DType::Bool => (true, ""),
+        };
+        if fits {
+            return Ok(());
+        }
+        Err(Error::value(
+            op,
+            format!(
+                "value {value:e} cannot be converted to type {self} without overflow \
+                 ({self} holds {range}); use a value in that range or a wider dtype"
+            ),
+        ))
     }
 }
 
@@ -216,5 +255,36 @@ mod tests {
         assert_eq!(DType::result_type_with_scalar(F64, true), F64);
         assert_eq!(DType::result_type_with_scalar(I64, false), I64);
         assert_eq!(DType::result_type_with_scalar(Bool, false), I64);
+    }
+
+    #[test]
+    fn scalars_that_overflow_the_dtype_are_rejected_like_torch() {
+        // torch 2.15: torch.full((1,), v, dtype=...) raises for exactly these.
+        for v in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e30,
+            -(i64::MIN as f64),
+        ] {
+            let e = I64.check_scalar("full", v).unwrap_err().to_string();
+            assert!(
+                e.starts_with("full: value")
+                    && e.contains("cannot be converted to type torch.int64 without overflow"),
+                "{e}"
+            );
+        }
+        for v in [i64::MIN as f64, -(i64::MIN as f64) - 1024.0, 2.5, -2.5, 0.0] {
+            assert!(I64.check_scalar("full", v).is_ok(), "{v}");
+        }
+        for v in [1e300, -1e300, 3.4028235e38] {
+            assert!(F32.check_scalar("full", v).is_err(), "{v}");
+        }
+        for v in [f64::NAN, f64::INFINITY, f32::MAX as f64, 1e-300] {
+            assert!(F32.check_scalar("full", v).is_ok(), "{v}");
+        }
+        for v in [f64::NAN, 1e300, f64::INFINITY] {
+            assert!(F64.check_scalar("full", v).is_ok() && Bool.check_scalar("full", v).is_ok());
+        }
     }
 }

@@ -125,7 +125,8 @@ impl SplitMix64 {
 }
 
 /// Reads `digits.csv.gz` from `path`: 64 pixel values (integers 0..16) then the label
-/// (0..9) per line, gzip-compressed.
+/// (0..9) per line, gzip-compressed. Every gzip member is read, as `gzip -d` does (a file
+/// made by `cat a.gz b.gz` holds the rows of both).
 ///
 /// ```
 /// # use cotangent::datasets::load_digits;
@@ -138,7 +139,8 @@ impl SplitMix64 {
 ///
 /// # Errors
 /// [`Error::Data`] naming the path (and line and column) if the file cannot be read, is not
-/// gzip, or holds a row that is not 64 integers 0..16 followed by a label 0..9.
+/// gzip, has bytes after its gzip data, or holds a row that is not 64 integers 0..16
+/// followed by a label 0..9.
 pub fn load_digits(path: impl AsRef<Path>) -> Result<Digits> {
     let path = path.as_ref();
     let fail = |msg: String| Error::Data(format!("load_digits: {}{msg}", path.display()));
@@ -155,10 +157,7 @@ pub fn load_digits(path: impl AsRef<Path>) -> Result<Digits> {
                 .into(),
         ));
     }
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(bytes.as_slice())
-        .read_to_string(&mut text)
-        .map_err(|e| fail(format!(": cannot decompress ({e}); the file is damaged")))?;
+    let text = gunzip(&bytes).map_err(fail)?;
 
     let mut pixels = Vec::new();
     let mut labels = Vec::new();
@@ -204,6 +203,33 @@ pub fn load_digits(path: impl AsRef<Path>) -> Result<Digits> {
         images: Tensor::from_vec(pixels, &[n, 1, 8, 8])?,
         labels: Tensor::from_vec(labels, &[n])?,
     })
+}
+
+/// The text of a gzip file, every member of it: `cat a.gz b.gz` makes a file of two members,
+/// which `gzip -d` decompresses whole, so reading only the first would silently drop rows.
+/// Bytes after the last member that do not start another are an error, not ignored. The
+/// error is the message's tail after the path.
+fn gunzip(bytes: &[u8]) -> std::result::Result<String, String> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        if !rest.starts_with(&GZIP_MAGIC) {
+            return Err(format!(
+                ": {} bytes of trailing data after the gzip data, from byte {}; the file is \
+                 damaged (a complete file ends with its last gzip member)",
+                rest.len(),
+                bytes.len() - rest.len()
+            ));
+        }
+        // The `bufread` decoder stops exactly at the end of its member, leaving the rest.
+        let mut member = flate2::bufread::GzDecoder::new(rest);
+        member
+            .read_to_end(&mut out)
+            .map_err(|e| format!(": cannot decompress ({e}); the file is damaged"))?;
+        rest = member.into_inner();
+    }
+    String::from_utf8(out)
+        .map_err(|e| format!(": cannot decompress ({e}); the file is not the digits CSV text"))
 }
 
 /// Reads the crate's own copy of the digits (`crates/cotangent/data/digits.csv.gz`, found
@@ -324,6 +350,55 @@ mod tests {
         let file = TempFile::new("plain.csv", row("1", "1").as_bytes());
         let msg = error_of(&file.0);
         assert!(msg.contains("is not gzip-compressed"), "{msg}");
+    }
+
+    fn gzip(text: &str) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(text.as_bytes()).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn every_member_of_a_multi_member_gzip_is_read() {
+        // `cat a.gz b.gz > ab.gz`: gzip -d gives both parts, so must load_digits.
+        let (a, b) = (row("16", "3") + &row("0", "9"), row("8", "5"));
+        let file = TempFile::new("cat.csv.gz", &[gzip(&a), gzip(&b)].concat());
+        let digits = load_digits(&file.0).unwrap();
+        assert_eq!(digits.labels.to_vec::<i64>(), vec![3, 9, 5]);
+        assert_eq!(
+            digits.images.select(0, 2).to_vec::<f32>(),
+            vec![0.5; PIXELS]
+        );
+        // A member may also split a row, and an empty member is fine.
+        let (head, tail) = a.split_at(10);
+        let parts = [gzip(head), gzip(""), gzip(tail), gzip(&b)].concat();
+        let file = TempFile::new("split.csv.gz", &parts);
+        assert_eq!(load_digits(&file.0).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn trailing_garbage_after_the_gzip_data_is_an_error_naming_the_file() {
+        let good = gzip(&row("1", "1"));
+        for garbage in [&b"oops"[..], &[0, 0, 0, 0], b"\n"] {
+            let file = TempFile::new("trailing.csv.gz", &[&good[..], garbage].concat());
+            let msg = error_of(&file.0);
+            assert!(msg.starts_with("load_digits: "), "{msg}");
+            assert!(msg.contains(&file.0.display().to_string()), "{msg}");
+            assert!(
+                msg.contains(&format!(
+                    "{} bytes of trailing data after the gzip data, from byte {}",
+                    garbage.len(),
+                    good.len()
+                )),
+                "{msg}"
+            );
+        }
+        // A second member that is not gzip after all is damaged data too.
+        let file = TempFile::new(
+            "bad-member.csv.gz",
+            &[&good[..], &[0x1f, 0x8b, 0, 1]].concat(),
+        );
+        assert!(error_of(&file.0).contains("cannot decompress"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! are constants.
 
 use crate::array::{Array, DType};
-use crate::error::{Error, raise};
+use crate::error::{Error, OrRaise, raise};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::Tensor;
 
@@ -30,8 +30,21 @@ impl Tensor {
         filled(shape, 1.0, DType::F32)
     }
 
-    /// `value` everywhere, as `dtype` (`torch.full(shape, value, dtype=dtype)`).
+    /// `value` everywhere, as `dtype` (`torch.full(shape, value, dtype=dtype)`). A fraction
+    /// truncates toward zero for `i64`; bool is `value != 0`.
+    ///
+    /// # Panics
+    /// If `value` does not fit `dtype` (NaN, ±inf or beyond ±2⁶³ for `i64`, a finite value
+    /// beyond `f32::MAX` for `f32`), as torch refuses it ("value cannot be converted to type
+    /// int64_t without overflow") instead of storing a saturated number.
+    ///
+    /// ```
+    /// # use cotangent::{DType, Tensor};
+    /// assert_eq!(Tensor::full(&[2], 2.7, DType::I64).to_vec::<i64>(), vec![2, 2]);
+    /// ```
+    #[track_caller]
     pub fn full(shape: &[usize], value: f64, dtype: DType) -> Tensor {
+        dtype.check_scalar("full", value).or_raise();
         filled(shape, value, dtype)
     }
 
@@ -51,7 +64,12 @@ impl Tensor {
     }
 
     /// `value` with this tensor's shape and dtype (`torch.full_like`).
+    ///
+    /// # Panics
+    /// If `value` does not fit the dtype; see [`Tensor::full`].
+    #[track_caller]
     pub fn full_like(&self, value: f64) -> Tensor {
+        self.dtype().check_scalar("full_like", value).or_raise();
         filled(self.shape(), value, self.dtype())
     }
 
@@ -70,10 +88,21 @@ impl Tensor {
     }
 
     /// `start, start + step, ...` up to (excluding) `end`, as `dtype`
-    /// (`torch.arange(start, end, step, dtype=dtype)`).
+    /// (`torch.arange(start, end, step, dtype=dtype)`). The length is
+    /// `ceil((end - start) / step)`, computed in `f64`. For `i64`, as in torch, `start` and
+    /// `step` are truncated to integers first and the values are `start + i * step`:
+    /// `arange_step(-1.5, 1.5, 1.0, I64)` is `[-1, 0, 1]`, and a fractional `step` below 1
+    /// truncates to 0.
     ///
     /// # Panics
-    /// If `step` is zero or has the wrong sign, with torch's message.
+    /// If `step` is zero or has the wrong sign, with torch's message; for `i64`, if `start`
+    /// or `step` does not fit (see [`Tensor::full`]).
+    ///
+    /// ```
+    /// # use cotangent::{DType, Tensor};
+    /// let x = Tensor::arange_step(5.0, 0.0, -1.5, DType::I64);
+    /// assert_eq!(x.to_vec::<i64>(), vec![5, 4, 3, 2]);
+    /// ```
     #[track_caller]
     pub fn arange_step(start: f64, end: f64, step: f64, dtype: DType) -> Tensor {
         if step == 0.0 {
@@ -86,6 +115,24 @@ impl Tensor {
             ));
         }
         let n = ((end - start) / step).ceil().max(0.0) as usize;
+        if dtype == DType::I64 {
+            for value in [start, step] {
+                dtype.check_scalar("arange", value).or_raise();
+            }
+            let (start_i, step_i) = (start as i64, step as i64);
+            // `end` itself need not fit (torch uses it only for the length), but the values
+            // must: one past i64's range is an error, not a wrapped number.
+            let values: Option<Vec<i64>> = (0..n as i64)
+                .map(|i| i.checked_mul(step_i)?.checked_add(start_i))
+                .collect();
+            let Some(values) = values else {
+                panic!(
+                    "arange: the values from {start} to {end} by {step} overflow torch.int64; \
+                     use an end within [-2^63, 2^63) or a float dtype"
+                );
+            };
+            return Tensor::from_vec(values, &[n]).expect("length matches");
+        }
         let values: Vec<f64> = (0..n).map(|i| start + i as f64 * step).collect();
         Tensor::from_vec(values, &[n])
             .expect("length matches")
@@ -152,4 +199,83 @@ pub(crate) fn op_info() -> Vec<OpInfo> {
         .dtypes(&[DType::F32])
         .no_views(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::array::DType;
+    use crate::testing::assert_panics_with;
+    use crate::trace::Tensor;
+
+    const OVERFLOW: &str = "cannot be converted to type torch.int64 without overflow";
+
+    #[test]
+    fn full_of_a_value_that_does_not_fit_the_dtype_is_an_error() {
+        // torch 2.15 raises "value cannot be converted to type int64_t without overflow"
+        // for each of these instead of storing a saturated number (0 for NaN, i64::MAX).
+        for value in [f64::NAN, 1e30, -1e30, f64::INFINITY, -(i64::MIN as f64)] {
+            assert_panics_with(
+                || drop(Tensor::full(&[2], value, DType::I64)),
+                &["full: value", OVERFLOW],
+            );
+        }
+        let ints = Tensor::arange(3);
+        assert_panics_with(|| drop(ints.full_like(f64::NAN)), &["full_like", OVERFLOW]);
+        assert_panics_with(
+            || drop(Tensor::scalar_of(1e30, DType::I64)),
+            &["scalar_of", OVERFLOW],
+        );
+        assert_panics_with(
+            || drop(crate::pad(&ints, &[1, 1], f64::NAN)),
+            &["pad: value NaN", OVERFLOW],
+        );
+        assert_panics_with(
+            || drop(Tensor::full(&[1], 1e300, DType::F32)),
+            &["full: value 1e300 cannot be converted to type torch.float32 without overflow"],
+        );
+        // What torch accepts: fractions truncate, i64's extremes, NaN and inf in floats,
+        // anything as bool.
+        assert_eq!(
+            Tensor::full(&[2], -2.7, DType::I64).to_vec::<i64>(),
+            vec![-2, -2]
+        );
+        let low = Tensor::full(&[1], i64::MIN as f64, DType::I64);
+        assert_eq!(low.to_vec::<i64>(), vec![i64::MIN]);
+        assert!(
+            Tensor::full(&[1], f64::NAN, DType::F32)
+                .item::<f32>()
+                .is_nan()
+        );
+        let inf = Tensor::full(&[1], f64::INFINITY, DType::F32).item::<f32>();
+        assert_eq!(inf, f32::INFINITY);
+        assert!(Tensor::full(&[1], f64::NAN, DType::Bool).item::<bool>());
+        assert_eq!(
+            crate::pad(&ints, &[1, 0], 2.5).to_vec::<i64>(),
+            vec![2, 0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn integer_arange_truncates_start_and_step_like_torch() {
+        // torch.arange(start, end, step, dtype=torch.int64) in torch 2.15: the length comes
+        // from the float bounds, the values from start and step truncated to integers.
+        let arange = |a, b, s| Tensor::arange_step(a, b, s, DType::I64).to_vec::<i64>();
+        assert_eq!(arange(-1.5, 1.5, 1.0), vec![-1, 0, 1]);
+        assert_eq!(arange(0.0, 3.0, 0.5), vec![0; 6]);
+        assert_eq!(arange(5.0, 0.0, -1.5), vec![5, 4, 3, 2]);
+        assert_eq!(arange(-2.5, 0.0, 0.9), vec![-2, -2, -2]);
+        assert_eq!(arange(0.0, 5.5, 1.0), vec![0, 1, 2, 3, 4, 5]);
+        // Float dtypes keep the exact float steps.
+        let halves = Tensor::arange_step(0.0, 1.5, 0.5, DType::F64).to_vec::<f64>();
+        assert_eq!(halves, vec![0.0, 0.5, 1.0]);
+        assert_panics_with(
+            || drop(Tensor::arange_step(0.0, 1e30, 1e29, DType::I64)),
+            &["arange: value 1e29", OVERFLOW],
+        );
+        // `end` only sets the length, but the values must fit.
+        assert_panics_with(
+            || drop(Tensor::arange_step(9.2e18, 9.5e18, 2e17, DType::I64)),
+            &["arange: the values from", "overflow torch.int64"],
+        );
+    }
 }

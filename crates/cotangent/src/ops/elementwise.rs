@@ -8,15 +8,14 @@
 
 use crate::array::DType;
 use crate::error::{Error, raise};
+use crate::primitives::logical_and::logical_and as and;
+use crate::primitives::logical_or::logical_or;
 use crate::primitives::unary::int_op_info;
-use crate::primitives::{erf::erf_series, minimum::minimum, where_select::where_};
+use crate::primitives::{
+    erf::erf_series, maximum::maximum, minimum::minimum, where_select::where_,
+};
 use crate::testing::{OpInfo, RefArray, S, XS, broadcast_shape};
 use crate::trace::Tensor;
-
-/// A Python-float scalar as the 0-d operand torch would use against `x`.
-fn scalar_like(x: &Tensor, value: f64) -> Tensor {
-    Tensor::scalar_of(value, DType::result_type_with_scalar(x.dtype(), true))
-}
 
 /// Rectified linear unit max(x, 0) (`torch.relu`), keeping the dtype. NaN stays NaN, and the
 /// derivative at 0 is 0 (it is computed as `where(x <= 0, 0, x)`).
@@ -32,9 +31,12 @@ pub fn relu(x: &Tensor) -> Tensor {
 }
 
 /// `x` limited to `[min, max]` (`torch.clamp`; either bound may be `None`). If `min > max`
-/// every element becomes `max`, as in torch. NaN stays NaN. An integer tensor is promoted to
-/// `f32` (the bounds are Python floats); use [`clamp_tensor`] with `i64` bounds to keep it
-/// integer. The derivative is 1 inside the interval and on its ends, 0 outside.
+/// every element becomes `max`, as in torch. NaN stays NaN, and a NaN bound makes every
+/// element NaN. An integer tensor is promoted to `f32` (the bounds are Python floats); use
+/// [`clamp_tensor`] with `i64` bounds to keep it integer.
+///
+/// The derivative is torch 2.15's: 1 strictly inside the interval, 0 outside, on its ends
+/// (`x == min` or `x == max`) and at NaN.
 ///
 /// # Panics
 /// If both bounds are `None` (torch: "At least one of 'min' or 'max' must not be None").
@@ -47,14 +49,45 @@ pub fn relu(x: &Tensor) -> Tensor {
 /// ```
 #[track_caller]
 pub fn clamp(x: &Tensor, min: Option<f64>, max: Option<f64>) -> Tensor {
-    let min = min.map(|v| scalar_like(x, v));
-    let max = max.map(|v| scalar_like(x, v));
-    clamp_tensor(x, min.as_ref(), max.as_ref())
+    if min.is_none() && max.is_none() {
+        raise(Error::value(
+            "clamp",
+            "At least one of 'min' or 'max' must not be None",
+        ));
+    }
+    let dtype = DType::result_type_with_scalar(x.dtype(), true);
+    let x = &x.to_dtype(dtype);
+    let c = |v: f64| Tensor::wrapped_scalar(v, dtype);
+    if min.is_some_and(f64::is_nan) || max.is_some_and(f64::is_nan) {
+        return Tensor::full(x.shape(), f64::NAN, dtype);
+    }
+    // `x` is picked only strictly inside the interval, so that is where the derivative is 1;
+    // the last branch is reached only by NaN, which stays NaN with derivative 0.
+    let nan = c(f64::NAN);
+    match (min, max) {
+        (Some(lo), Some(hi)) if lo > hi => where_(&x.eq(x), &c(hi), &nan),
+        (Some(lo), Some(hi)) => where_(
+            &x.gt_scalar(lo),
+            &where_(&x.lt_scalar(hi), x, &c(hi)),
+            &where_(&x.le_scalar(lo), &c(lo), &nan),
+        ),
+        (Some(lo), None) => where_(&x.gt_scalar(lo), x, &where_(&x.le_scalar(lo), &c(lo), &nan)),
+        (None, Some(hi)) => where_(&x.lt_scalar(hi), x, &where_(&x.ge_scalar(hi), &c(hi), &nan)),
+        (None, None) => unreachable!("checked above"),
+    }
 }
 
 /// `x` limited to `[min, max]` elementwise, with tensor bounds that broadcast against `x`
 /// (`torch.clamp(x, min_tensor, max_tensor)`); the result has the promoted dtype of all
-/// three. See [`clamp`].
+/// three. Values as [`clamp`]: `max` where `min > max`, NaN where any of the three is NaN.
+///
+/// The derivative is torch 2.15's, which also reaches the bounds. With one bound it is
+/// [`maximum`](crate::maximum)'s (or `minimum`'s): to the winner, split evenly on a tie,
+/// to both at NaN. With both:
+/// - `min < x < max`: to `x`; `x < min`: to `min`; `x > max`: to `max`;
+/// - `x == min` or `x == max` with `min < max`: half to `x`, half to that bound;
+/// - `min == max == x`: to `x`; `min > max`: to `max` (and to a NaN `x` as well);
+/// - NaN `x`: to `x`; a NaN bound: to `x` unless `x` lies beyond the other bound.
 ///
 /// # Panics
 /// If both bounds are `None`, or if the shapes cannot be broadcast.
@@ -67,20 +100,55 @@ pub fn clamp(x: &Tensor, min: Option<f64>, max: Option<f64>) -> Tensor {
 /// ```
 #[track_caller]
 pub fn clamp_tensor(x: &Tensor, min: Option<&Tensor>, max: Option<&Tensor>) -> Tensor {
-    if min.is_none() && max.is_none() {
-        raise(Error::value(
+    let (lo, hi) = match (min, max) {
+        (Some(lo), Some(hi)) => (lo, hi),
+        (Some(lo), None) => return maximum(x, lo),
+        (None, Some(hi)) => return minimum(x, hi),
+        (None, None) => raise(Error::value(
             "clamp",
             "At least one of 'min' or 'max' must not be None",
-        ));
+        )),
+    };
+    let within = DType::result_type(x.dtype(), x.dim() == 0, lo.dtype(), lo.dim() == 0);
+    let x_lo_0d = x.dim() == 0 && lo.dim() == 0;
+    let dtype = DType::result_type(within, x_lo_0d, hi.dtype(), hi.dim() == 0);
+    let (x, lo, hi) = (&x.to_dtype(dtype), &lo.to_dtype(dtype), &hi.to_dtype(dtype));
+    let (below, above) = (x.lt(lo), x.gt(hi));
+    if !dtype.is_float() {
+        // Applying max after min gives `max` for crossed bounds.
+        return where_(&above, hi, &where_(&below, lo, x));
     }
-    // `where` keeps NaN (every comparison with it is false) and picks `x` on the bounds,
-    // so the derivative there is 1, as in torch.
-    let mut y = x.clone();
-    if let Some(lo) = min {
-        y = where_(&y.lt(lo), lo, &y);
+    // A tie splits only on a proper interval (min == max == x goes to x). Its value must be
+    // exactly x: `x + (bound - x) / 2` is, unless the tie is at ±inf (then it is NaN), where
+    // `x / 2 + bound / 2` is (which in turn is not for an odd subnormal).
+    let proper = lo.lt(hi);
+    let (at_lo, at_hi) = (and(&x.eq(lo), &proper), and(&x.eq(hi), &proper));
+    let split = |bound: &Tensor| {
+        let finite = bound.abs().lt_scalar(f64::INFINITY);
+        let half = |t: &Tensor| t * 0.5;
+        where_(
+            &finite,
+            &(x + &half(&(bound - x))),
+            &(&half(x) + &half(bound)),
+        )
+    };
+    let inside = where_(&at_lo, &split(lo), &where_(&at_hi, &split(hi), x));
+    let mut y = where_(&below, lo, &where_(&above, hi, &inside));
+    // The two rare cases, skipped when concrete bounds rule them out.
+    let may_hold = |mask: &Tensor| !mask.is_concrete() || mask.any().item::<bool>();
+    let crossed = lo.gt(hi);
+    if may_hold(&crossed) {
+        // Everything is `max`; torch's derivative reaches a NaN `x` too.
+        y = where_(&crossed, &where_(&x.ne(x), &(x + hi), hi), &y);
     }
-    if let Some(hi) = max {
-        y = where_(&y.gt(hi), hi, &y);
+    let nan_bound = logical_or(&lo.ne(lo), &hi.ne(hi));
+    if may_hold(&nan_bound) {
+        let nan = Tensor::wrapped_scalar(f64::NAN, dtype);
+        y = where_(
+            &nan_bound,
+            &where_(&logical_or(&below, &above), &nan, &(x + &nan)),
+            &y,
+        );
     }
     y
 }
@@ -197,7 +265,10 @@ pub fn softplus(x: &Tensor) -> Tensor {
 #[track_caller]
 pub fn softplus_with(x: &Tensor, beta: f64, threshold: f64) -> Tensor {
     let bx = x * beta;
-    let capped = clamp(&bx, None, Some(threshold));
+    // Capped so the unused branch cannot overflow; at βx == threshold the soft branch is
+    // taken, and its derivative must flow there.
+    let cap = Tensor::wrapped_scalar(threshold, bx.dtype());
+    let capped = where_(&bx.gt_scalar(threshold), &cap, &bx);
     let soft = capped.exp().log1p() / beta;
     where_(&bx.gt_scalar(threshold), x, &soft)
 }
@@ -216,7 +287,8 @@ pub fn leaky_relu(x: &Tensor, negative_slope: f64) -> Tensor {
 }
 
 /// `x` limited to `[min_val, max_val]` (`torch.nn.functional.hardtanh`; torch's defaults
-/// are -1 and 1). The same as [`clamp`] with both bounds.
+/// are -1 and 1). The values are [`clamp`]'s; the derivative is torch's
+/// `hardtanh_backward`: 0 on the ends and outside, 1 inside and at NaN.
 ///
 /// # Panics
 /// If `min_val > max_val`.
@@ -234,7 +306,14 @@ pub fn hardtanh(x: &Tensor, min_val: f64, max_val: f64) -> Tensor {
             format!("min_val ({min_val}) must not be greater than max_val ({max_val})"),
         ));
     }
-    clamp(x, Some(min_val), Some(max_val))
+    let dtype = DType::result_type_with_scalar(x.dtype(), true);
+    let x = &x.to_dtype(dtype);
+    let c = |v: f64| Tensor::wrapped_scalar(v, dtype);
+    where_(
+        &x.le_scalar(min_val),
+        &c(min_val),
+        &where_(&x.ge_scalar(max_val), &c(max_val), x),
+    )
 }
 
 /// ln σ(x) = -ln(1 + e⁻ˣ), computed stably as min(x, 0) - ln(1 + e^(-|x|))
@@ -393,6 +472,378 @@ mod tests {
         let f = Tensor::from_slice(&[1.0f64], &[1]).unwrap();
         assert_eq!(softplus(&f).dtype(), DType::F64);
         assert_eq!(clamp(&f, Some(0.0), None).dtype(), DType::F64);
+    }
+
+    /// x, bound, then value and `[d/dx, d/dbound]` of `clamp(x, min=bound)`, then of
+    /// `clamp(x, max=bound)`.
+    type OneBoundCase = (f64, f64, f64, [f64; 2], f64, [f64; 2]);
+    /// x, min, max, value, d/dx.
+    type FloatBoundsCase = (f64, Option<f64>, Option<f64>, f64, f64);
+
+    const N: f64 = f64::NAN;
+    const I: f64 = f64::INFINITY;
+
+    /// Equal, NaN to NaN included.
+    fn same(a: f64, b: f64) -> bool {
+        a == b || (a.is_nan() && b.is_nan())
+    }
+
+    /// The value and derivatives of `f` at 0-d f64 arguments.
+    fn value_and_grads<const K: usize>(
+        f: impl Fn(&[Tensor]) -> Tensor,
+        args: [f64; K],
+    ) -> (f64, [f64; K]) {
+        let args: Vec<Tensor> = args.iter().map(|&v| Tensor::scalar(v)).collect();
+        let value = f(&args).item::<f64>();
+        let (_, pull) = crate::vjp(|a: Vec<Tensor>| f(&a), args);
+        let grads: Vec<Tensor> = pull.call(Tensor::scalar(1.0f64));
+        (value, std::array::from_fn(|i| grads[i].item::<f64>()))
+    }
+
+    #[test]
+    fn clamp_with_tensor_bounds_matches_torch_2_15() {
+        // (x, min, max, value, [d/dx, d/dmin, d/dmax]), each from torch 2.15.0:
+        // torch.clamp(x, min, max) and torch.func.grad(..., argnums=(0, 1, 2)) on 0-d f64
+        // tensors. Ties split evenly, min == max == x goes to x, crossed bounds to max; a
+        // NaN x or bound gives the derivative where torch's backward puts it.
+        let cases: [(f64, f64, f64, f64, [f64; 3]); 80] = [
+            (-1.0, 0.0, 2.0, 0.0, [0.0, 1.0, 0.0]),
+            (0.0, 0.0, 2.0, 0.0, [0.5, 0.5, 0.0]),
+            (1.0, 0.0, 2.0, 1.0, [1.0, 0.0, 0.0]),
+            (2.0, 0.0, 2.0, 2.0, [0.5, 0.0, 0.5]),
+            (3.0, 0.0, 2.0, 2.0, [0.0, 0.0, 1.0]),
+            (N, 0.0, 2.0, N, [1.0, 0.0, 0.0]),
+            (I, 0.0, 2.0, 2.0, [0.0, 0.0, 1.0]),
+            (-I, 0.0, 2.0, 0.0, [0.0, 1.0, 0.0]),
+            (-1.0, 2.0, 0.0, 0.0, [0.0, 0.0, 1.0]),
+            (0.0, 2.0, 0.0, 0.0, [0.0, 0.0, 1.0]),
+            (1.0, 2.0, 0.0, 0.0, [0.0, 0.0, 1.0]),
+            (2.0, 2.0, 0.0, 0.0, [0.0, 0.0, 1.0]),
+            (3.0, 2.0, 0.0, 0.0, [0.0, 0.0, 1.0]),
+            (N, 2.0, 0.0, N, [1.0, 0.0, 1.0]),
+            (I, 2.0, 0.0, 0.0, [0.0, 0.0, 1.0]),
+            (-I, 2.0, 0.0, 0.0, [0.0, 0.0, 1.0]),
+            (-1.0, 1.0, 1.0, 1.0, [0.0, 1.0, 0.0]),
+            (0.0, 1.0, 1.0, 1.0, [0.0, 1.0, 0.0]),
+            (1.0, 1.0, 1.0, 1.0, [1.0, 0.0, 0.0]),
+            (2.0, 1.0, 1.0, 1.0, [0.0, 0.0, 1.0]),
+            (3.0, 1.0, 1.0, 1.0, [0.0, 0.0, 1.0]),
+            (N, 1.0, 1.0, N, [1.0, 0.0, 0.0]),
+            (I, 1.0, 1.0, 1.0, [0.0, 0.0, 1.0]),
+            (-I, 1.0, 1.0, 1.0, [0.0, 1.0, 0.0]),
+            (-1.0, N, 2.0, N, [1.0, 0.0, 0.0]),
+            (0.0, N, 2.0, N, [1.0, 0.0, 0.0]),
+            (1.0, N, 2.0, N, [1.0, 0.0, 0.0]),
+            (2.0, N, 2.0, N, [1.0, 0.0, 0.0]),
+            (3.0, N, 2.0, N, [0.0, 0.0, 0.0]),
+            (N, N, 2.0, N, [1.0, 0.0, 0.0]),
+            (I, N, 2.0, N, [0.0, 0.0, 0.0]),
+            (-I, N, 2.0, N, [1.0, 0.0, 0.0]),
+            (-1.0, 0.0, N, N, [0.0, 0.0, 0.0]),
+            (0.0, 0.0, N, N, [1.0, 0.0, 0.0]),
+            (1.0, 0.0, N, N, [1.0, 0.0, 0.0]),
+            (2.0, 0.0, N, N, [1.0, 0.0, 0.0]),
+            (3.0, 0.0, N, N, [1.0, 0.0, 0.0]),
+            (N, 0.0, N, N, [1.0, 0.0, 0.0]),
+            (I, 0.0, N, N, [1.0, 0.0, 0.0]),
+            (-I, 0.0, N, N, [0.0, 0.0, 0.0]),
+            (-1.0, -I, I, -1.0, [1.0, 0.0, 0.0]),
+            (0.0, -I, I, 0.0, [1.0, 0.0, 0.0]),
+            (1.0, -I, I, 1.0, [1.0, 0.0, 0.0]),
+            (2.0, -I, I, 2.0, [1.0, 0.0, 0.0]),
+            (3.0, -I, I, 3.0, [1.0, 0.0, 0.0]),
+            (N, -I, I, N, [1.0, 0.0, 0.0]),
+            (I, -I, I, I, [0.5, 0.0, 0.5]),
+            (-I, -I, I, -I, [0.5, 0.5, 0.0]),
+            (-1.0, -I, -I, -I, [0.0, 0.0, 1.0]),
+            (0.0, -I, -I, -I, [0.0, 0.0, 1.0]),
+            (1.0, -I, -I, -I, [0.0, 0.0, 1.0]),
+            (2.0, -I, -I, -I, [0.0, 0.0, 1.0]),
+            (3.0, -I, -I, -I, [0.0, 0.0, 1.0]),
+            (N, -I, -I, N, [1.0, 0.0, 0.0]),
+            (I, -I, -I, -I, [0.0, 0.0, 1.0]),
+            (-I, -I, -I, -I, [1.0, 0.0, 0.0]),
+            (-1.0, I, I, I, [0.0, 1.0, 0.0]),
+            (0.0, I, I, I, [0.0, 1.0, 0.0]),
+            (1.0, I, I, I, [0.0, 1.0, 0.0]),
+            (2.0, I, I, I, [0.0, 1.0, 0.0]),
+            (3.0, I, I, I, [0.0, 1.0, 0.0]),
+            (N, I, I, N, [1.0, 0.0, 0.0]),
+            (I, I, I, I, [1.0, 0.0, 0.0]),
+            (-I, I, I, I, [0.0, 1.0, 0.0]),
+            (-1.0, 0.0, I, 0.0, [0.0, 1.0, 0.0]),
+            (0.0, 0.0, I, 0.0, [0.5, 0.5, 0.0]),
+            (1.0, 0.0, I, 1.0, [1.0, 0.0, 0.0]),
+            (2.0, 0.0, I, 2.0, [1.0, 0.0, 0.0]),
+            (3.0, 0.0, I, 3.0, [1.0, 0.0, 0.0]),
+            (N, 0.0, I, N, [1.0, 0.0, 0.0]),
+            (I, 0.0, I, I, [0.5, 0.0, 0.5]),
+            (-I, 0.0, I, 0.0, [0.0, 1.0, 0.0]),
+            (-1.0, -I, 0.0, -1.0, [1.0, 0.0, 0.0]),
+            (0.0, -I, 0.0, 0.0, [0.5, 0.0, 0.5]),
+            (1.0, -I, 0.0, 0.0, [0.0, 0.0, 1.0]),
+            (2.0, -I, 0.0, 0.0, [0.0, 0.0, 1.0]),
+            (3.0, -I, 0.0, 0.0, [0.0, 0.0, 1.0]),
+            (N, -I, 0.0, N, [1.0, 0.0, 0.0]),
+            (I, -I, 0.0, 0.0, [0.0, 0.0, 1.0]),
+            (-I, -I, 0.0, -I, [0.5, 0.5, 0.0]),
+        ];
+        for (x, lo, hi, value, grads) in cases {
+            let clamped = |a: &[Tensor]| clamp_tensor(&a[0], Some(&a[1]), Some(&a[2]));
+            let (y, got) = value_and_grads(clamped, [x, lo, hi]);
+            assert!(
+                same(y, value) && got.iter().zip(grads).all(|(&a, b)| same(a, b)),
+                "clamp({x}, {lo}, {hi}) = {y}, grads {got:?}; torch: {value}, {grads:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn clamp_with_one_tensor_bound_matches_torch_2_15() {
+        // (x, bound, value and [d/dx, d/dbound] of clamp(x, min=bound), the same of
+        // clamp(x, max=bound)) from torch 2.15.0: maximum's and minimum's derivatives.
+        let cases: [OneBoundCase; 32] = [
+            (-1.0, 0.0, 0.0, [0.0, 1.0], -1.0, [1.0, 0.0]),
+            (0.0, 0.0, 0.0, [0.5, 0.5], 0.0, [0.5, 0.5]),
+            (1.0, 0.0, 1.0, [1.0, 0.0], 0.0, [0.0, 1.0]),
+            (2.0, 0.0, 2.0, [1.0, 0.0], 0.0, [0.0, 1.0]),
+            (3.0, 0.0, 3.0, [1.0, 0.0], 0.0, [0.0, 1.0]),
+            (N, 0.0, N, [1.0, 1.0], N, [1.0, 1.0]),
+            (I, 0.0, I, [1.0, 0.0], 0.0, [0.0, 1.0]),
+            (-I, 0.0, 0.0, [0.0, 1.0], -I, [1.0, 0.0]),
+            (-1.0, N, N, [1.0, 1.0], N, [1.0, 1.0]),
+            (0.0, N, N, [1.0, 1.0], N, [1.0, 1.0]),
+            (1.0, N, N, [1.0, 1.0], N, [1.0, 1.0]),
+            (2.0, N, N, [1.0, 1.0], N, [1.0, 1.0]),
+            (3.0, N, N, [1.0, 1.0], N, [1.0, 1.0]),
+            (N, N, N, [1.0, 1.0], N, [1.0, 1.0]),
+            (I, N, N, [1.0, 1.0], N, [1.0, 1.0]),
+            (-I, N, N, [1.0, 1.0], N, [1.0, 1.0]),
+            (-1.0, -I, -1.0, [1.0, 0.0], -I, [0.0, 1.0]),
+            (0.0, -I, 0.0, [1.0, 0.0], -I, [0.0, 1.0]),
+            (1.0, -I, 1.0, [1.0, 0.0], -I, [0.0, 1.0]),
+            (2.0, -I, 2.0, [1.0, 0.0], -I, [0.0, 1.0]),
+            (3.0, -I, 3.0, [1.0, 0.0], -I, [0.0, 1.0]),
+            (N, -I, N, [1.0, 1.0], N, [1.0, 1.0]),
+            (I, -I, I, [1.0, 0.0], -I, [0.0, 1.0]),
+            (-I, -I, -I, [0.5, 0.5], -I, [0.5, 0.5]),
+            (-1.0, I, I, [0.0, 1.0], -1.0, [1.0, 0.0]),
+            (0.0, I, I, [0.0, 1.0], 0.0, [1.0, 0.0]),
+            (1.0, I, I, [0.0, 1.0], 1.0, [1.0, 0.0]),
+            (2.0, I, I, [0.0, 1.0], 2.0, [1.0, 0.0]),
+            (3.0, I, I, [0.0, 1.0], 3.0, [1.0, 0.0]),
+            (N, I, N, [1.0, 1.0], N, [1.0, 1.0]),
+            (I, I, I, [0.5, 0.5], I, [0.5, 0.5]),
+            (-I, I, I, [0.0, 1.0], -I, [1.0, 0.0]),
+        ];
+        for (x, b, min_value, min_grads, max_value, max_grads) in cases {
+            let below = |a: &[Tensor]| clamp_tensor(&a[0], Some(&a[1]), None);
+            let above = |a: &[Tensor]| clamp_tensor(&a[0], None, Some(&a[1]));
+            for (f, value, grads) in [
+                (&below as &dyn Fn(&[Tensor]) -> Tensor, min_value, min_grads),
+                (&above, max_value, max_grads),
+            ] {
+                let (y, got) = value_and_grads(f, [x, b]);
+                assert!(
+                    same(y, value) && got.iter().zip(grads).all(|(&a, b)| same(a, b)),
+                    "x {x}, bound {b}: {y}, {got:?}; torch: {value}, {grads:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn clamp_with_float_bounds_matches_torch_2_15() {
+        // (x, min, max, value, d/dx) from torch 2.15.0 (torch.clamp(x, min, max) with Python
+        // floats): the derivative is 1 strictly inside the interval only, 0 on its ends and
+        // at NaN; a NaN bound makes the value NaN.
+        let cases: [FloatBoundsCase; 128] = [
+            (-1.0, Some(0.0), Some(2.0), 0.0, 0.0),
+            (0.0, Some(0.0), Some(2.0), 0.0, 0.0),
+            (1.0, Some(0.0), Some(2.0), 1.0, 1.0),
+            (2.0, Some(0.0), Some(2.0), 2.0, 0.0),
+            (3.0, Some(0.0), Some(2.0), 2.0, 0.0),
+            (N, Some(0.0), Some(2.0), N, 0.0),
+            (I, Some(0.0), Some(2.0), 2.0, 0.0),
+            (-I, Some(0.0), Some(2.0), 0.0, 0.0),
+            (-1.0, Some(2.0), Some(0.0), 0.0, 0.0),
+            (0.0, Some(2.0), Some(0.0), 0.0, 0.0),
+            (1.0, Some(2.0), Some(0.0), 0.0, 0.0),
+            (2.0, Some(2.0), Some(0.0), 0.0, 0.0),
+            (3.0, Some(2.0), Some(0.0), 0.0, 0.0),
+            (N, Some(2.0), Some(0.0), N, 0.0),
+            (I, Some(2.0), Some(0.0), 0.0, 0.0),
+            (-I, Some(2.0), Some(0.0), 0.0, 0.0),
+            (-1.0, Some(1.0), Some(1.0), 1.0, 0.0),
+            (0.0, Some(1.0), Some(1.0), 1.0, 0.0),
+            (1.0, Some(1.0), Some(1.0), 1.0, 0.0),
+            (2.0, Some(1.0), Some(1.0), 1.0, 0.0),
+            (3.0, Some(1.0), Some(1.0), 1.0, 0.0),
+            (N, Some(1.0), Some(1.0), N, 0.0),
+            (I, Some(1.0), Some(1.0), 1.0, 0.0),
+            (-I, Some(1.0), Some(1.0), 1.0, 0.0),
+            (-1.0, Some(N), Some(2.0), N, 0.0),
+            (0.0, Some(N), Some(2.0), N, 0.0),
+            (1.0, Some(N), Some(2.0), N, 0.0),
+            (2.0, Some(N), Some(2.0), N, 0.0),
+            (3.0, Some(N), Some(2.0), N, 0.0),
+            (N, Some(N), Some(2.0), N, 0.0),
+            (I, Some(N), Some(2.0), N, 0.0),
+            (-I, Some(N), Some(2.0), N, 0.0),
+            (-1.0, Some(0.0), Some(N), N, 0.0),
+            (0.0, Some(0.0), Some(N), N, 0.0),
+            (1.0, Some(0.0), Some(N), N, 0.0),
+            (2.0, Some(0.0), Some(N), N, 0.0),
+            (3.0, Some(0.0), Some(N), N, 0.0),
+            (N, Some(0.0), Some(N), N, 0.0),
+            (I, Some(0.0), Some(N), N, 0.0),
+            (-I, Some(0.0), Some(N), N, 0.0),
+            (-1.0, Some(-I), Some(I), -1.0, 1.0),
+            (0.0, Some(-I), Some(I), 0.0, 1.0),
+            (1.0, Some(-I), Some(I), 1.0, 1.0),
+            (2.0, Some(-I), Some(I), 2.0, 1.0),
+            (3.0, Some(-I), Some(I), 3.0, 1.0),
+            (N, Some(-I), Some(I), N, 0.0),
+            (I, Some(-I), Some(I), I, 0.0),
+            (-I, Some(-I), Some(I), -I, 0.0),
+            (-1.0, Some(-I), Some(-I), -I, 0.0),
+            (0.0, Some(-I), Some(-I), -I, 0.0),
+            (1.0, Some(-I), Some(-I), -I, 0.0),
+            (2.0, Some(-I), Some(-I), -I, 0.0),
+            (3.0, Some(-I), Some(-I), -I, 0.0),
+            (N, Some(-I), Some(-I), N, 0.0),
+            (I, Some(-I), Some(-I), -I, 0.0),
+            (-I, Some(-I), Some(-I), -I, 0.0),
+            (-1.0, Some(I), Some(I), I, 0.0),
+            (0.0, Some(I), Some(I), I, 0.0),
+            (1.0, Some(I), Some(I), I, 0.0),
+            (2.0, Some(I), Some(I), I, 0.0),
+            (3.0, Some(I), Some(I), I, 0.0),
+            (N, Some(I), Some(I), N, 0.0),
+            (I, Some(I), Some(I), I, 0.0),
+            (-I, Some(I), Some(I), I, 0.0),
+            (-1.0, Some(0.0), Some(I), 0.0, 0.0),
+            (0.0, Some(0.0), Some(I), 0.0, 0.0),
+            (1.0, Some(0.0), Some(I), 1.0, 1.0),
+            (2.0, Some(0.0), Some(I), 2.0, 1.0),
+            (3.0, Some(0.0), Some(I), 3.0, 1.0),
+            (N, Some(0.0), Some(I), N, 0.0),
+            (I, Some(0.0), Some(I), I, 0.0),
+            (-I, Some(0.0), Some(I), 0.0, 0.0),
+            (-1.0, Some(-I), Some(0.0), -1.0, 1.0),
+            (0.0, Some(-I), Some(0.0), 0.0, 0.0),
+            (1.0, Some(-I), Some(0.0), 0.0, 0.0),
+            (2.0, Some(-I), Some(0.0), 0.0, 0.0),
+            (3.0, Some(-I), Some(0.0), 0.0, 0.0),
+            (N, Some(-I), Some(0.0), N, 0.0),
+            (I, Some(-I), Some(0.0), 0.0, 0.0),
+            (-I, Some(-I), Some(0.0), -I, 0.0),
+            (-1.0, Some(0.0), None, 0.0, 0.0),
+            (0.0, Some(0.0), None, 0.0, 0.0),
+            (1.0, Some(0.0), None, 1.0, 1.0),
+            (2.0, Some(0.0), None, 2.0, 1.0),
+            (3.0, Some(0.0), None, 3.0, 1.0),
+            (N, Some(0.0), None, N, 0.0),
+            (I, Some(0.0), None, I, 1.0),
+            (-I, Some(0.0), None, 0.0, 0.0),
+            (-1.0, None, Some(2.0), -1.0, 1.0),
+            (0.0, None, Some(2.0), 0.0, 1.0),
+            (1.0, None, Some(2.0), 1.0, 1.0),
+            (2.0, None, Some(2.0), 2.0, 0.0),
+            (3.0, None, Some(2.0), 2.0, 0.0),
+            (N, None, Some(2.0), N, 0.0),
+            (I, None, Some(2.0), 2.0, 0.0),
+            (-I, None, Some(2.0), -I, 1.0),
+            (-1.0, Some(N), None, N, 0.0),
+            (0.0, Some(N), None, N, 0.0),
+            (1.0, Some(N), None, N, 0.0),
+            (2.0, Some(N), None, N, 0.0),
+            (3.0, Some(N), None, N, 0.0),
+            (N, Some(N), None, N, 0.0),
+            (I, Some(N), None, N, 0.0),
+            (-I, Some(N), None, N, 0.0),
+            (-1.0, None, Some(N), N, 0.0),
+            (0.0, None, Some(N), N, 0.0),
+            (1.0, None, Some(N), N, 0.0),
+            (2.0, None, Some(N), N, 0.0),
+            (3.0, None, Some(N), N, 0.0),
+            (N, None, Some(N), N, 0.0),
+            (I, None, Some(N), N, 0.0),
+            (-I, None, Some(N), N, 0.0),
+            (-1.0, Some(-I), None, -1.0, 1.0),
+            (0.0, Some(-I), None, 0.0, 1.0),
+            (1.0, Some(-I), None, 1.0, 1.0),
+            (2.0, Some(-I), None, 2.0, 1.0),
+            (3.0, Some(-I), None, 3.0, 1.0),
+            (N, Some(-I), None, N, 0.0),
+            (I, Some(-I), None, I, 1.0),
+            (-I, Some(-I), None, -I, 0.0),
+            (-1.0, None, Some(I), -1.0, 1.0),
+            (0.0, None, Some(I), 0.0, 1.0),
+            (1.0, None, Some(I), 1.0, 1.0),
+            (2.0, None, Some(I), 2.0, 1.0),
+            (3.0, None, Some(I), 3.0, 1.0),
+            (N, None, Some(I), N, 0.0),
+            (I, None, Some(I), I, 0.0),
+            (-I, None, Some(I), -I, 1.0),
+        ];
+        for (x, lo, hi, value, grad) in cases {
+            let (y, [got]) = value_and_grads(|a: &[Tensor]| clamp(&a[0], lo, hi), [x]);
+            assert!(
+                same(y, value) && same(got, grad),
+                "clamp({x}, {lo:?}, {hi:?}) = {y}, d/dx {got}; torch: {value}, {grad}"
+            );
+        }
+        // Bounds of every element at once, batched and in f32.
+        let x = Tensor::from_slice(&[-1.0f32, 0.0, 0.5, 1.0, 2.0, f32::NAN], &[6]).unwrap();
+        let g: Tensor = crate::grad(|x: Tensor| clamp(&x, Some(0.0), Some(1.0)).sum())(x.clone());
+        assert_eq!(g.to_vec::<f32>(), vec![0.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
+        let per_row = crate::vmap(crate::grad(|x: Tensor| {
+            clamp(&x, Some(0.0), Some(1.0)).sum()
+        }));
+        assert_eq!(
+            per_row(x.reshape(&[2, 3])).to_vec::<f32>(),
+            g.to_vec::<f32>()
+        );
+    }
+
+    #[test]
+    fn hardtanh_derivative_is_torchs_hardtanh_backward() {
+        // (x, min_val, max_val, value, d/dx) from torch 2.15.0's F.hardtanh: 0 on the ends,
+        // 1 at NaN (unlike clamp).
+        let cases: [(f64, f64, f64, f64, f64); 16] = [
+            (-1.0, -1.0, 1.0, -1.0, 0.0),
+            (-1.0, 0.0, 6.0, 0.0, 0.0),
+            (0.0, -1.0, 1.0, 0.0, 1.0),
+            (0.0, 0.0, 6.0, 0.0, 0.0),
+            (1.0, -1.0, 1.0, 1.0, 0.0),
+            (1.0, 0.0, 6.0, 1.0, 1.0),
+            (2.0, -1.0, 1.0, 1.0, 0.0),
+            (2.0, 0.0, 6.0, 2.0, 1.0),
+            (3.0, -1.0, 1.0, 1.0, 0.0),
+            (3.0, 0.0, 6.0, 3.0, 1.0),
+            (N, -1.0, 1.0, N, 1.0),
+            (N, 0.0, 6.0, N, 1.0),
+            (I, -1.0, 1.0, 1.0, 0.0),
+            (I, 0.0, 6.0, 6.0, 0.0),
+            (-I, -1.0, 1.0, -1.0, 0.0),
+            (-I, 0.0, 6.0, 0.0, 0.0),
+        ];
+        for (x, lo, hi, value, grad) in cases {
+            let (y, [got]) = value_and_grads(|a: &[Tensor]| hardtanh(&a[0], lo, hi), [x]);
+            assert!(
+                same(y, value) && same(got, grad),
+                "hardtanh({x}): {y}, {got}; torch: {value}, {grad}"
+            );
+        }
+    }
+
+    #[test]
+    fn softplus_derivative_at_the_threshold_is_the_soft_branch() {
+        // torch 2.15.0: grad(F.softplus)(20.0) = σ(20) (its backward takes the soft branch
+        // unless βx > threshold); capping the exponent must not cut the derivative there.
+        let (_, [g]) = value_and_grads(|a: &[Tensor]| softplus(&a[0]), [20.0]);
+        assert!((g - 1.0 / (1.0 + (-20f64).exp())).abs() < 1e-15, "{g}");
     }
 
     /// The panic message of `f`.

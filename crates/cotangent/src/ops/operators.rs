@@ -8,10 +8,26 @@ use crate::array::DType;
 use crate::error::{Error, raise};
 use crate::trace::Tensor;
 
-/// A scalar operand as a 0-d tensor of the dtype torch would give `tensor op scalar`.
-fn scalar_operand(t: &Tensor, value: f64, is_float: bool) -> Tensor {
-    let dtype = DType::result_type_with_scalar(t.dtype(), is_float);
-    Tensor::scalar_of(value, dtype)
+/// A Rust scalar as the 0-d operand torch would make of a Python number in
+/// `tensor op scalar`.
+trait ScalarOperand: Copy {
+    fn operand(self, t: &Tensor) -> Tensor;
+}
+
+impl ScalarOperand for f64 {
+    fn operand(self, t: &Tensor) -> Tensor {
+        Tensor::wrapped_scalar(self, DType::result_type_with_scalar(t.dtype(), true))
+    }
+}
+
+impl ScalarOperand for i64 {
+    fn operand(self, t: &Tensor) -> Tensor {
+        match DType::result_type_with_scalar(t.dtype(), false) {
+            // Exact: going through f64 would round integers beyond 2^53.
+            DType::I64 => Tensor::scalar(self),
+            dtype => Tensor::wrapped_scalar(self as f64, dtype),
+        }
+    }
 }
 
 macro_rules! binary_operator {
@@ -44,36 +60,36 @@ macro_rules! binary_operator {
                 $func(self, &rhs)
             }
         }
-        binary_operator!(@scalar $trait, $method, $func, f64, true);
-        binary_operator!(@scalar $trait, $method, $func, i64, false);
+        binary_operator!(@scalar $trait, $method, $func, f64);
+        binary_operator!(@scalar $trait, $method, $func, i64);
     };
-    (@scalar $trait:ident, $method:ident, $func:path, $s:ty, $is_float:expr) => {
+    (@scalar $trait:ident, $method:ident, $func:path, $s:ty) => {
         impl $trait<$s> for &Tensor {
             type Output = Tensor;
             #[track_caller]
             fn $method(self, rhs: $s) -> Tensor {
-                $func(self, &scalar_operand(self, rhs as f64, $is_float))
+                $func(self, &rhs.operand(self))
             }
         }
         impl $trait<$s> for Tensor {
             type Output = Tensor;
             #[track_caller]
             fn $method(self, rhs: $s) -> Tensor {
-                $func(&self, &scalar_operand(&self, rhs as f64, $is_float))
+                $func(&self, &rhs.operand(&self))
             }
         }
         impl $trait<&Tensor> for $s {
             type Output = Tensor;
             #[track_caller]
             fn $method(self, rhs: &Tensor) -> Tensor {
-                $func(&scalar_operand(rhs, self as f64, $is_float), rhs)
+                $func(&self.operand(rhs), rhs)
             }
         }
         impl $trait<Tensor> for $s {
             type Output = Tensor;
             #[track_caller]
             fn $method(self, rhs: Tensor) -> Tensor {
-                $func(&scalar_operand(&rhs, self as f64, $is_float), &rhs)
+                $func(&self.operand(&rhs), &rhs)
             }
         }
     };
@@ -128,5 +144,24 @@ impl Not for Tensor {
     #[track_caller]
     fn not(self) -> Tensor {
         not_operator(&self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::trace::Tensor;
+
+    #[test]
+    fn integer_scalar_operands_keep_every_bit() {
+        // Through f64, 2^53 + 1 would become 2^53.
+        let big = (1i64 << 53) + 1;
+        let zero = Tensor::new([0i64]);
+        assert_eq!((&zero + big).to_vec::<i64>(), vec![big]);
+        assert_eq!((big - &zero).to_vec::<i64>(), vec![big]);
+        assert_eq!((&Tensor::new([1i64]) * big).to_vec::<i64>(), vec![big]);
+        let odd_power = Tensor::new([-1i64]).pow_scalar_int(big);
+        assert_eq!(odd_power.to_vec::<i64>(), vec![-1]);
+        // A float tensor still promotes the integer to its own dtype.
+        assert_eq!((&Tensor::new([0.5f64]) + 2i64).to_vec::<f64>(), vec![2.5]);
     }
 }

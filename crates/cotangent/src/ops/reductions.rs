@@ -11,7 +11,7 @@ use crate::error::{Error, raise};
 use crate::primitives::frontend::{normalize_dim, reduction_axes};
 use crate::primitives::reduce_sum::sum_dims;
 use crate::primitives::where_select::where_;
-use crate::primitives::{argmax::argmax, argmin::argmin, reduce_max::amax, reduce_min::amin};
+use crate::primitives::{argmax::argmax, argmin::argmin, reduce_max::amax};
 use crate::testing::{OpInfo, RefArray, TestRng};
 use crate::trace::Tensor;
 
@@ -56,7 +56,9 @@ fn check_nonempty_dim(op: &'static str, x: &Tensor, dim: isize) -> usize {
 }
 
 /// The max along `dim` and its index, `(values, indices)` (`torch.max(x, dim, keepdim)`).
-/// Ties give the first index; a NaN is the max, and its index is returned.
+/// Ties give the first index; a NaN is the max, and its index is returned. The derivative of
+/// `values` flows only to the element at the returned index, ties or not, as in torch
+/// ([`amax`](crate::amax) shares it among ties instead).
 ///
 /// # Panics
 /// If `dim` is out of range or empty, with torch's message.
@@ -71,10 +73,25 @@ fn check_nonempty_dim(op: &'static str, x: &Tensor, dim: isize) -> usize {
 #[track_caller]
 pub fn max_dim(x: &Tensor, dim: isize, keepdim: bool) -> (Tensor, Tensor) {
     check_nonempty_dim("max", x, dim);
-    (amax(x, &[dim], keepdim), argmax(x, Some(dim), keepdim))
+    values_at(x, dim, keepdim, argmax(x, Some(dim), true))
+}
+
+/// `(x[index along dim], index)`, with `index` kept as size 1 along `dim`: picking the
+/// values by their index is what sends the derivative to that element alone.
+fn values_at(x: &Tensor, dim: isize, keepdim: bool, index: Tensor) -> (Tensor, Tensor) {
+    if x.dim() == 0 {
+        return (x.clone(), index);
+    }
+    let values = x.gather(dim, &index);
+    if keepdim {
+        (values, index)
+    } else {
+        (values.squeeze_dim(dim), index.squeeze_dim(dim))
+    }
 }
 
 /// The min along `dim` and its index, `(values, indices)` (`torch.min(x, dim, keepdim)`).
+/// Like [`max_dim`]: the derivative of `values` flows to the returned index alone.
 ///
 /// # Panics
 /// If `dim` is out of range or empty, with torch's message.
@@ -87,7 +104,7 @@ pub fn max_dim(x: &Tensor, dim: isize, keepdim: bool) -> (Tensor, Tensor) {
 #[track_caller]
 pub fn min_dim(x: &Tensor, dim: isize, keepdim: bool) -> (Tensor, Tensor) {
     check_nonempty_dim("min", x, dim);
-    (amin(x, &[dim], keepdim), argmin(x, Some(dim), keepdim))
+    values_at(x, dim, keepdim, argmin(x, Some(dim), true))
 }
 
 /// The mean over `dims` (`None` or empty: all dims), kept as size 1 if `keepdim`
@@ -766,4 +783,66 @@ pub(crate) fn op_info() -> Vec<OpInfo> {
         )
         .out_dtype(DType::Bool),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows with ties, a NaN and a row of equal values.
+    fn rows() -> Tensor {
+        let n = f64::NAN;
+        let values = [1.0, 3.0, 3.0, 2.0, 5.0, 5.0, 5.0, 1.0, n, 1.0, n, 0.0];
+        Tensor::from_slice(&values, &[3, 4]).unwrap()
+    }
+
+    #[test]
+    fn max_dim_and_min_dim_send_the_derivative_to_the_returned_index() {
+        // torch 2.15.0: torch.func.grad(lambda x: torch.max(x, 1).values.sum())(x) puts 1 at
+        // each returned index (the first of a tie, the first NaN) and 0 elsewhere, where
+        // amax would share it among the ties.
+        let x = rows();
+        let (_, max_index) = max_dim(&x, 1, false);
+        assert_eq!(max_index.to_vec::<i64>(), vec![1, 0, 0]);
+        let g: Tensor = crate::grad(|x: Tensor| max_dim(&x, 1, false).0.sum())(x.clone());
+        let one_hot = |i: [usize; 3]| -> Vec<f64> {
+            (0..12)
+                .map(|k| if k % 4 == i[k / 4] { 1.0 } else { 0.0 })
+                .collect()
+        };
+        assert_eq!(g.to_vec::<f64>(), one_hot([1, 0, 0]));
+        let g: Tensor = crate::grad(|x: Tensor| min_dim(&x, 1, true).0.sum())(x.clone());
+        assert_eq!(g.to_vec::<f64>(), one_hot([0, 3, 0]));
+        // Forward mode picks the tangent at the index (torch: [1, 4, 8] for arange).
+        let t = Tensor::arange(12).to_dtype(DType::F64).reshape(&[3, 4]);
+        let (_, dy) = crate::jvp(|x: Tensor| max_dim(&x, 1, false).0, x.clone(), t);
+        assert_eq!(dy.to_vec::<f64>(), vec![1.0, 4.0, 8.0]);
+        // Per row under vmap, and down the other dim (torch's numbers too).
+        let per_row = crate::vmap(crate::grad(|r: Tensor| max_dim(&r, 0, false).0))(x.clone());
+        assert_eq!(per_row.to_vec::<f64>(), one_hot([1, 0, 0]));
+        let g: Tensor = crate::grad(|x: Tensor| max_dim(&x, 0, false).0.sum())(x);
+        let down = [0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0];
+        assert_eq!(g.to_vec::<f64>(), down);
+    }
+
+    #[test]
+    fn max_dim_values_and_indices_keep_torchs_shapes_and_dtypes() {
+        let x = Tensor::new([[1i64, 5], [7, 2]]);
+        let (v, i) = max_dim(&x, 0, true);
+        assert_eq!((v.shape(), v.to_vec::<i64>()), (&[1, 2][..], vec![7, 5]));
+        assert_eq!(i.to_vec::<i64>(), vec![1, 0]);
+        let (v, i) = min_dim(&Tensor::new([[true, false], [true, true]]), -1, false);
+        assert_eq!(
+            (v.dtype(), v.to_vec::<bool>()),
+            (DType::Bool, vec![false, true])
+        );
+        assert_eq!(i.to_vec::<i64>(), vec![1, 0]);
+        let (v, i) = max_dim(&Tensor::scalar(3.0f64), 0, false);
+        assert_eq!(
+            (v.shape(), v.item::<f64>(), i.item::<i64>()),
+            (&[][..], 3.0, 0)
+        );
+        let (v, _) = max_dim(&rows(), 1, false);
+        assert!(v.to_vec::<f64>()[2].is_nan());
+    }
 }

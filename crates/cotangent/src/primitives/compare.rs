@@ -82,7 +82,7 @@ fn compare(op: Comparison, a: &Tensor, b: &Tensor) -> Tensor {
 
 /// A float scalar as the 0-d operand torch would use against `t`.
 fn scalar_operand(t: &Tensor, value: f64) -> Tensor {
-    Tensor::scalar_of(value, DType::result_type_with_scalar(t.dtype(), true))
+    Tensor::wrapped_scalar(value, DType::result_type_with_scalar(t.dtype(), true))
 }
 
 /// Elementwise `a == b` with broadcasting and type promotion (`torch.eq`); a bool

@@ -1,5 +1,5 @@
 //! `maximum`: elementwise max(a, b); NaN in either operand gives NaN. Its derivative flows
-//! to the larger operand (torch splits it evenly on ties).
+//! to the larger operand (torch splits it evenly on ties, and gives it to both at a NaN).
 
 use super::binary::{BinaryOp, apply, bool_samples, int_samples, sampled_op_info};
 use super::rules::add_opt;
@@ -45,8 +45,9 @@ impl BinaryOp for Maximum {
 }
 
 /// The jvp of a binary selection (`maximum`, `minimum`): each operand's tangent weighted by
-/// its share of the output, 1 where `wins(x, y)`, 0.5 on a tie (torch and JAX split it
-/// evenly), else 0.
+/// its share of the output: 0 where the other operand wins, 0.5 on a tie (torch and JAX
+/// split it evenly), else 1; so at a NaN, where no comparison holds, both get all of it, as
+/// in torch.
 pub(crate) fn selection_jvp(
     a: &Tensor,
     b: &Tensor,
@@ -80,10 +81,13 @@ pub(crate) fn selection_vjp(
     ]
 }
 
-/// The share of the derivative that flows to `x` against `y`.
+/// The share of the derivative that flows to `x` against `y` (torch's
+/// `where(x == y, g / 2, g).masked_fill_(y wins, 0)`).
 fn share(x: &Tensor, y: &Tensor, wins: fn(&Tensor, &Tensor) -> Tensor) -> Tensor {
     let dtype = x.dtype();
-    &wins(x, y).to_dtype(dtype) + &(&x.eq(y).to_dtype(dtype) * 0.5)
+    let loses = wins(y, x).to_dtype(dtype);
+    let ties = &x.eq(y).to_dtype(dtype) * 0.5;
+    1.0 - &loses - &ties
 }
 
 /// Elementwise maximum with broadcasting and type promotion (`torch.maximum`). NaN
@@ -147,5 +151,25 @@ mod tests {
         let a = Tensor::from_slice(&[f64::NAN, 1.0, f64::NAN], &[3]).unwrap();
         let b = Tensor::from_slice(&[1.0, f64::NAN, f64::NAN], &[3]).unwrap();
         assert!(maximum(&a, &b).to_vec::<f64>().iter().all(|v| v.is_nan()));
+    }
+
+    #[test]
+    fn derivatives_at_ties_and_nan_follow_torch() {
+        // torch 2.15.0: grad(lambda a, b: torch.maximum(a, b).sum(), argnums=(0, 1)) at
+        // a = [nan, 1, 1, 2], b = [1, nan, 1, 1] is ([1, 1, 0.5, 1], [1, 1, 0.5, 0]), and
+        // the same for minimum with b = [1, nan, 1, 3].
+        let a = Tensor::from_slice(&[f64::NAN, 1.0, 1.0, 2.0], &[4]).unwrap();
+        for (op, b) in [
+            (maximum as fn(&Tensor, &Tensor) -> Tensor, [1.0, f64::NAN, 1.0, 1.0]),
+            (crate::minimum, [1.0, f64::NAN, 1.0, 3.0]),
+        ] {
+            let b = Tensor::from_slice(&b, &[4]).unwrap();
+            let (ga, gb): (Tensor, Tensor) = crate::grad_with(
+                |(a, b): (Tensor, Tensor)| op(&a, &b).sum(),
+                crate::GradOpts::new().argnums((0, 1)),
+            )((a.clone(), b));
+            assert_eq!(ga.to_vec::<f64>(), vec![1.0, 1.0, 0.5, 1.0]);
+            assert_eq!(gb.to_vec::<f64>(), vec![1.0, 1.0, 0.5, 0.0]);
+        }
     }
 }

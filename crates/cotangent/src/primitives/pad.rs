@@ -101,8 +101,9 @@ impl Primitive for Pad {
 /// converted to `x`'s dtype.
 ///
 /// # Panics
-/// If `pad` has odd length or more pairs than `x` has dims, or if cropping leaves a negative
-/// size, with torch's messages.
+/// If `pad` has odd length or more pairs than `x` has dims, if cropping leaves a negative
+/// size, or if `value` does not fit `x`'s dtype (NaN for an `i64` tensor), with torch's
+/// messages.
 ///
 /// ```
 /// # use cotangent::{Tensor, pad};
@@ -126,6 +127,7 @@ pub fn pad(x: &Tensor, pad: &[isize], value: f64) -> Tensor {
 /// assert_eq!(try_pad(&x, &[1, 1], 0.0).unwrap().shape(), &[2, 5]);
 /// ```
 pub fn try_pad(x: &Tensor, pad: &[isize], value: f64) -> Result<Tensor> {
+    x.dtype().check_scalar("pad", value)?;
     if !pad.len().is_multiple_of(2) {
         return Err(Error::value(
             "pad",

@@ -129,7 +129,7 @@ impl Tensor {
     #[track_caller]
     pub fn pow_scalar(&self, exponent: f64) -> Tensor {
         let dtype = DType::result_type_with_scalar(self.dtype(), true);
-        pow(self, &Tensor::scalar_of(exponent, dtype))
+        pow(self, &Tensor::wrapped_scalar(exponent, dtype))
     }
 
     /// Elementwise `self ^ exponent` for an integer exponent (torch's `x.pow(2)` or
@@ -158,8 +158,12 @@ impl Tensor {
                 ),
             ));
         }
-        let dtype = DType::result_type_with_scalar(self.dtype(), false);
-        pow(self, &Tensor::scalar_of(exponent as f64, dtype))
+        let exponent = match DType::result_type_with_scalar(self.dtype(), false) {
+            // Exact: through f64, an odd exponent beyond 2^53 could round to an even one.
+            DType::I64 => Tensor::scalar(exponent),
+            dtype => Tensor::wrapped_scalar(exponent as f64, dtype),
+        };
+        pow(self, &exponent)
     }
 }
 

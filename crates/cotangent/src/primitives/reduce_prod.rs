@@ -1,11 +1,13 @@
 //! `reduce_prod`: the product over a set of axes, which are removed (torch's `prod`). The
 //! empty product is 1; integer and bool inputs multiply as `i64`, as in torch.
 //!
-//! Derivative: `∂y/∂x_i = ∏_{j≠i} x_j`, which is `y / x_i` where `x_i ≠ 0`. A rule must not
-//! divide (zeros are common); it uses the exclusive products instead (prefix × suffix
-//! products, or for a single zero, the product of the others).
+//! Derivative: `∂y/∂x_i = ∏_{j≠i} x_j`, which is `y / x_i` only where `x_i` is neither 0 nor
+//! ±inf. The rules must not divide (zeros are common, and `0 / 0` would be a silent NaN);
+//! they use the exclusive products instead: prefix × suffix products over the reduced
+//! elements, as torch's `prod_safe_zeros_backward` does.
 
 use super::broadcast_in_dim::broadcast_in_dim;
+use super::reshape::reshape_to;
 use super::frontend::{keepdim_shape, reduction_axes, try_normalize_dim};
 use super::reduce_sum::reduce_sum;
 use super::reduce_sum::{reduced_aval, reduction_samples, reference_reduce};
@@ -42,33 +44,23 @@ impl Primitive for ReduceProd {
         backend::reduce(inputs[0], &self.axes, ReduceOp::Prod)
     }
 
-    // d(prod x) = sum_i (prod x / x_i) dx_i: exact for inputs without zeros.
-    fn jvp(
-        &self,
-        primals: &[Tensor],
-        output: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Option<Tensor> {
+    // d(prod x) = sum_i (prod_{j != i} x_j) dx_i.
+    fn jvp(&self, primals: &[Tensor], _: &Tensor, tangents: &[Option<Tensor>]) -> Option<Tensor> {
         let t = tangents[0].as_ref()?;
         let x = &primals[0];
         if !x.dtype().is_float() {
             return None;
         }
-        let ratio = &self.unreduce(output, x.shape()) / x;
-        Some(reduce_sum(&(t * &ratio), &self.axes))
+        Some(reduce_sum(&(t * &self.others(x)), &self.axes))
     }
 
     fn saves(&self) -> Save {
-        Save {
-            inputs: 1,
-            output: true,
-        }
+        Save::INPUTS
     }
 
     fn vjp(&self, res: &Residuals, cotangent: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
         let x = res.input(0);
-        let ratio = &self.unreduce(res.output(), x.shape()) / x;
-        vec![Some(&self.unreduce(cotangent, x.shape()) * &ratio)]
+        vec![Some(&self.unreduce(cotangent, x.shape()) * &self.others(x))]
     }
 
     fn vmap(
@@ -84,6 +76,48 @@ impl Primitive for ReduceProd {
 }
 
 impl ReduceProd {
+    /// For every element, the product of the other elements of its reduction,
+    /// `∏_{j≠i} x_j`, with no division: the reduced elements of each output are laid out
+    /// as one last axis, and the exclusive prefix product times the exclusive suffix product
+    /// along it is taken, each a scan of ⌈log₂ n⌉ doubling steps.
+    fn others(&self, x: &Tensor) -> Tensor {
+        let shape = x.shape();
+        let kept: Vec<usize> = (0..shape.len())
+            .filter(|d| !self.axes.contains(d))
+            .collect();
+        let order: Vec<usize> = kept.iter().chain(&self.axes).copied().collect();
+        let n: usize = self.axes.iter().map(|&d| shape[d]).product();
+        if n == 0 {
+            return x.zeros_like();
+        }
+        let mut line_shape: Vec<usize> = kept.iter().map(|&d| shape[d]).collect();
+        line_shape.push(n);
+        let permutation: Vec<isize> = order.iter().map(|&d| d as isize).collect();
+        let lines = reshape_to(&x.permute(&permutation), &line_shape);
+        // `t` moved `by` places along the last axis, towards its end (`forward`) or its
+        // start, with ones in the places it leaves.
+        let shift = |t: &Tensor, by: usize, forward: bool| -> Tensor {
+            let (start, pads) = if forward { (0, [by as isize, 0]) } else { (by as isize, [0, by as isize]) };
+            super::pad::pad(&t.narrow(-1, start, n - by), &pads, 1.0)
+        };
+        let exclusive_scan = |forward: bool| {
+            let mut inclusive = lines.clone();
+            let mut by = 1;
+            while by < n {
+                inclusive = &inclusive * &shift(&inclusive, by, forward);
+                by *= 2;
+            }
+            shift(&inclusive, 1, forward)
+        };
+        let others = &exclusive_scan(true) * &exclusive_scan(false);
+        let moved: Vec<usize> = order.iter().map(|&d| shape[d]).collect();
+        let mut inverse = vec![0isize; order.len()];
+        for (i, &d) in order.iter().enumerate() {
+            inverse[d] = i as isize;
+        }
+        reshape_to(&others, &moved).permute(&inverse)
+    }
+
     /// `g` (the output's shape) broadcast back over the reduced axes of `shape`.
     fn unreduce(&self, g: &Tensor, shape: &[usize]) -> Tensor {
         let kept: Vec<usize> = (0..shape.len())
@@ -212,4 +246,44 @@ pub(crate) fn op_info() -> Vec<OpInfo> {
         .dtypes(&[DType::I64])
         .out_dtype(DType::I64),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::array::DType;
+    use crate::trace::Tensor;
+
+    #[test]
+    fn derivatives_at_zeros_and_infinities_are_the_products_of_the_others() {
+        // torch 2.15.0's numbers; dividing the product by x_i gave NaN at each of these.
+        let x = Tensor::new([[0.0f64, 2.0, 3.0], [1.0, 2.0, 3.0], [0.0, 0.0, 1.0]]);
+        let g: Tensor = crate::grad(|x: Tensor| x.prod_dim(1, false).sum())(x.clone());
+        let rows = [6.0, 0.0, 0.0, 6.0, 3.0, 2.0, 0.0, 0.0, 0.0];
+        assert_eq!(g.to_vec::<f64>(), rows);
+        let (_, dy) = crate::jvp(|x: Tensor| x.prod_dim(1, false), x.clone(), x.ones_like());
+        assert_eq!(dy.to_vec::<f64>(), vec![6.0, 11.0, 0.0]);
+        // Down the other dim, over both dims, and under vmap.
+        let g: Tensor = crate::grad(|x: Tensor| x.prod_dim(0, false).sum())(x.clone());
+        assert_eq!(g.to_vec::<f64>(), vec![0.0, 0.0, 3.0, 0.0, 0.0, 3.0, 0.0, 4.0, 9.0]);
+        let g: Tensor = crate::grad(|x: Tensor| x.prod())(x.narrow(0, 0, 2));
+        assert_eq!(g.to_vec::<f64>(), vec![36.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        let per_row = crate::vmap(crate::grad(|r: Tensor| r.prod()))(x.clone());
+        assert_eq!(per_row.to_vec::<f64>(), rows);
+        let g: Tensor = crate::grad(|x: Tensor| x.prod())(Tensor::new([f64::INFINITY, 2.0]));
+        assert_eq!(g.to_vec::<f64>(), vec![2.0, f64::INFINITY]);
+        // Second order: torch's Hessians of prod at [0, 2, 3] and [0, 0, 3].
+        let h: Tensor = crate::hessian(|x: Tensor| x.prod())(Tensor::new([0.0f64, 2.0, 3.0]));
+        let expected = [0.0, 3.0, 2.0, 3.0, 0.0, 0.0, 2.0, 0.0, 0.0];
+        assert_eq!(h.to_vec::<f64>(), expected);
+        let h: Tensor = crate::hessian(|x: Tensor| x.prod())(Tensor::new([0.0f64, 0.0, 3.0]));
+        assert_eq!(h.to_vec::<f64>(), [0.0, 3.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        // One element, many elements (several doubling steps), f32.
+        let g: Tensor = crate::grad(|x: Tensor| x.prod())(Tensor::new([5.0f32]));
+        assert_eq!(g.to_vec::<f32>(), vec![1.0]);
+        let x = Tensor::arange_step(1.0, 12.0, 1.0, DType::F64);
+        let g: Tensor = crate::grad(|x: Tensor| x.prod())(x.clone());
+        let all: f64 = (1..12).map(f64::from).product();
+        let expected: Vec<f64> = (1..12).map(|i| all / f64::from(i)).collect();
+        assert_eq!(g.to_vec::<f64>(), expected);
+    }
 }

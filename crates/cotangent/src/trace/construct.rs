@@ -89,8 +89,23 @@ impl Tensor {
         Tensor::from_vec(vec![value], &[]).expect("one element")
     }
 
-    /// A 0-d tensor of `dtype` holding `value` (converted with `as` semantics).
+    /// A 0-d tensor of `dtype` holding `value` (`torch.scalar_tensor(value, dtype=dtype)`):
+    /// a fraction truncates toward zero for `i64`, bool is `value != 0`.
+    ///
+    /// # Panics
+    /// If `value` does not fit `dtype` (NaN, ±inf or beyond ±2⁶³ for `i64`, a finite value
+    /// beyond `f32::MAX` for `f32`), with torch's message.
+    #[track_caller]
     pub fn scalar_of(value: f64, dtype: DType) -> Tensor {
+        dtype.check_scalar("scalar_of", value).or_raise();
+        Tensor::wrapped_scalar(value, dtype)
+    }
+
+    /// A Python number as the 0-d operand of an op (`x + 2.5`, `x < 1e300`): converted with
+    /// `as` semantics, as torch converts a wrapped number inside an op, so an `f32` operand
+    /// of 1e300 is inf. Ops only ask for the dtype `result_type` gives, which for a float
+    /// value is always a float dtype.
+    pub(crate) fn wrapped_scalar(value: f64, dtype: DType) -> Tensor {
         match dtype {
             DType::F32 => Tensor::scalar(value as f32),
             DType::F64 => Tensor::scalar(value),

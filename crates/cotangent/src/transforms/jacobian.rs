@@ -169,8 +169,21 @@ fn jacrev_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &JacOpts) -
         all.extend(std::iter::repeat_n(None, n_aux));
         traced.pullback(&all)
     };
+    let (in_leaves, _) = args.flatten();
+    let selected: Vec<&Tensor> = in_leaves
+        .iter()
+        .zip(&mask)
+        .filter(|(_, m)| **m)
+        .map(|(x, _)| x)
+        .collect();
     // rows[i]: [total, *input_i.shape]
     let rows: Vec<Tensor> = match opts.chunk_size {
+        // No output elements, no rows: each Jacobian is empty, in its input's dtype (as
+        // every gradient is).
+        _ if total == 0 => selected
+            .iter()
+            .map(|x| Tensor::zeros_dtype(&[0], x.dtype()))
+            .collect(),
         Some(1) => {
             let per_row: Vec<Vec<Tensor>> = (0..total)
                 .map(|r| pull(bases.iter().map(|b| b.select(0, r as isize)).collect()))
@@ -193,20 +206,8 @@ fn jacrev_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &JacOpts) -
                 .map(|i| crate::cat(&chunks.iter().map(|c| c[i].clone()).collect::<Vec<_>>(), 0))
                 .collect()
         }
-        _ if total == 0 => mask
-            .iter()
-            .filter(|m| **m)
-            .map(|_| Tensor::zeros(&[0]))
-            .collect(),
         _ => vmap_with(&pull, VmapOpts::new())(bases),
     };
-    let (in_leaves, _) = args.flatten();
-    let selected: Vec<&Tensor> = in_leaves
-        .iter()
-        .zip(&mask)
-        .filter(|(_, m)| **m)
-        .map(|(x, _)| x)
-        .collect();
     let mut leaves = Vec::new();
     let mut offset = 0;
     for (j, y) in outputs.iter().enumerate() {
@@ -308,10 +309,7 @@ fn jacfwd_call<A: Tree + Clone, O: Tree>(
         }
     };
     if total == 0 {
-        return Err(Error::transform(
-            "jacfwd",
-            "the selected inputs have no elements",
-        ));
+        return empty_jacfwd(f, &args, &def, &grad_def, &selected, opts);
     }
     let batched = vmap_with(&push, VmapOpts::new().randomness(opts.randomness))(bases);
     let TreeDef::Tuple(parts) = &batched.def else {
@@ -355,6 +353,46 @@ fn jacfwd_call<A: Tree + Clone, O: Tree>(
             })
         }
     }
+}
+
+/// `jacfwd` when the selected inputs have no elements: there is no basis to push forward,
+/// so `f` runs once for the output structure, and each Jacobian is empty with the dtype its
+/// tangent would have had (the output's), as torch's vmap over an empty basis gives.
+fn empty_jacfwd<A: Tree, O: Tree>(
+    f: &impl Fn(A) -> O,
+    args: &A,
+    def: &TreeDef,
+    grad_def: &TreeDef,
+    selected: &[&Tensor],
+    opts: &JacOpts,
+) -> Result<DynTree> {
+    let no_tangents = vec![None; def.num_leaves()];
+    let (values, _, all_def) = push_forward("jacfwd", f, args, &no_tangents)?;
+    let (out_def, aux_def) = split_aux("jacfwd", &all_def, opts.has_aux)?;
+    let n_out = out_def.num_leaves();
+    check_real_outputs("jacfwd", &values[..n_out])?;
+    let mut leaves = Vec::new();
+    for y in &values[..n_out] {
+        let per_input: Vec<Tensor> = selected
+            .iter()
+            .map(|x| Tensor::zeros_dtype(&[y.shape(), x.shape()].concat(), y.dtype()))
+            .collect();
+        leaves.extend(order_by_argnums(def, &opts.argnums, "jacfwd", per_input)?);
+    }
+    let jac_def = nest(&out_def, grad_def);
+    Ok(match aux_def {
+        None => DynTree {
+            def: jac_def,
+            leaves,
+        },
+        Some(aux_def) => {
+            leaves.extend(values[n_out..].iter().cloned());
+            DynTree {
+                def: TreeDef::Tuple(vec![jac_def, aux_def]),
+                leaves,
+            }
+        }
+    })
 }
 
 fn finish<R: Tree>(t: Result<DynTree>) -> Result<R> {

@@ -205,7 +205,8 @@ impl Traced {
             .roots
             .iter()
             .zip(cotangents)
-            .filter_map(|(r, c)| Some((r.clone()?, c.clone()?)))
+            .zip(&self.outputs)
+            .filter_map(|((r, c), y)| Some((r.clone()?, in_dtype_of(c.as_ref()?, y))))
             .collect();
         zeros_where_unreached(backward(roots, self.inputs.len()), &self.inputs)
     }
@@ -214,22 +215,37 @@ impl Traced {
     /// each node's residuals are freed as soon as the backward pass is past it and peak
     /// memory stays near the larger of the residuals and the gradients, not their sum.
     pub(crate) fn into_pullback(self, cotangents: &[Option<Tensor>]) -> Vec<Tensor> {
-        let Traced { roots, inputs, .. } = self;
+        let Traced {
+            roots,
+            inputs,
+            outputs,
+            ..
+        } = self;
         let roots: Vec<(Arc<Node>, Tensor)> = roots
             .into_iter()
             .zip(cotangents)
-            .filter_map(|(r, c)| Some((r?, c.clone()?)))
+            .zip(&outputs)
+            .filter_map(|((r, c), y)| Some((r?, in_dtype_of(c.as_ref()?, y))))
             .collect();
+        drop(outputs);
         zeros_where_unreached(backward(roots, inputs.len()), &inputs)
     }
 }
 
-/// Materialise the symbolic zeros of inputs no output depends on.
+/// `t` converted to the dtype of `like`. A cotangent takes the dtype of the value it is the
+/// cotangent of, as torch's engine casts each gradient to its input's dtype: an `f32`
+/// cotangent of an `f64` output gives an `f64` gradient, never a silently narrowed one.
+fn in_dtype_of(t: &Tensor, like: &Tensor) -> Tensor {
+    t.to_dtype(like.dtype())
+}
+
+/// Materialise the symbolic zeros of inputs no output depends on; every gradient comes
+/// back in its input's dtype.
 fn zeros_where_unreached(grads: Vec<Option<Tensor>>, inputs: &[Tensor]) -> Vec<Tensor> {
     grads
         .into_iter()
         .zip(inputs)
-        .map(|(g, x)| g.unwrap_or_else(|| x.zeros_like()))
+        .map(|(g, x)| g.map_or_else(|| x.zeros_like(), |g| in_dtype_of(&g, x)))
         .collect()
 }
 
