@@ -88,7 +88,8 @@ pub use trace::Tensor;
 pub use transforms::Argnums;
 pub use transforms::grad::{GradOpts, grad, grad_and_value, grad_and_value_with, grad_with};
 pub use transforms::jacobian::{
-    JacOpts, hessian, hessian_with, jacfwd, jacfwd_with, jacrev, jacrev_with,
+    HessianOpts, JacfwdOpts, JacrevOpts, hessian, hessian_with, jacfwd, jacfwd_with, jacrev,
+    jacrev_with,
 };
 pub use transforms::jvp::{JvpOpts, jvp, jvp_with, jvp_with_aux, linearize, try_jvp_with};
 pub use transforms::vjp::{VjpFn, try_vjp, vjp, vjp_with_aux};
