@@ -31,8 +31,8 @@
 use std::time::Instant;
 
 use cotangent::{
-    JacOpts, Tensor, UNMAPPED, VmapOpts, grad, hessian, hessian_with, jacfwd_with, jacrev_with,
-    jvp, linear, manual_seed, stack, vjp, vmap, vmap_with,
+    HessianOpts, JacfwdOpts, JacrevOpts, Tensor, UNMAPPED, VmapOpts, grad, hessian, hessian_with,
+    jacfwd_with, jacrev_with, jvp, linear, manual_seed, stack, vjp, vmap, vmap_with,
 };
 
 /// `predict(weight, bias, x) = F.linear(x, weight, bias).tanh()`, arguments as one tuple.
@@ -114,7 +114,7 @@ fn jacobian_of_x() {
     assert_allclose("vmap(vjp_fn) vs compute_jac", &ft_jacobian, &jacobian);
 
     // ft_jacobian = jacrev(predict, argnums=2)(weight, bias, x)
-    let jacrev_x = jacrev_with::<_, _, Tensor, _>(predict, JacOpts::new().argnums(2));
+    let jacrev_x = jacrev_with::<_, _, Tensor, _>(predict, JacrevOpts::new().argnums(2));
     let args = (weight.clone(), bias.clone(), x.clone());
     let ft_jacobian = jacrev_x(args.clone());
     assert_allclose(
@@ -139,7 +139,7 @@ fn jacobian_of_parameters() {
 
     // ft_jac_weight, ft_jac_bias = jacrev(predict, argnums=(0, 1))(weight, bias, x)
     let jacrev_wb =
-        jacrev_with::<_, _, (Tensor, Tensor), _>(predict, JacOpts::new().argnums((0, 1)));
+        jacrev_with::<_, _, (Tensor, Tensor), _>(predict, JacrevOpts::new().argnums((0, 1)));
     let (jac_weight, jac_bias) = jacrev_wb(args.clone());
     assert_eq!(jac_weight.shape(), &[d, d, d]);
     assert_eq!(jac_bias.shape(), &[d, d]);
@@ -195,8 +195,8 @@ fn jacobian_of_parameters() {
 /// `jacfwd` and `jacrev` agree; which one is cheaper depends on the Jacobian's shape.
 fn jacfwd_versus_jacrev() {
     println!("3. jacfwd vs jacrev");
-    let jacfwd_x = jacfwd_with::<_, _, Tensor, _>(predict, JacOpts::new().argnums(2));
-    let jacrev_x = jacrev_with::<_, _, Tensor, _>(predict, JacOpts::new().argnums(2));
+    let jacfwd_x = jacfwd_with::<_, _, Tensor, _>(predict, JacfwdOpts::new().argnums(2));
+    let jacrev_x = jacrev_with::<_, _, Tensor, _>(predict, JacrevOpts::new().argnums(2));
 
     let d = 16;
     let args = (
@@ -251,15 +251,16 @@ fn hessians() {
     let bias = Tensor::randn(&[d_out]);
     let x = Tensor::randn(&[d_in]);
     let args = (weight.clone(), bias.clone(), x.clone());
-    let on_x = || JacOpts::new().argnums(2);
+    let rev_x = || JacrevOpts::new().argnums(2);
+    let fwd_x = || JacfwdOpts::new().argnums(2);
 
-    let hess_api = hessian_with::<_, _, Tensor, _>(predict, 2);
+    let hess_api = hessian_with::<_, _, Tensor, _>(predict, HessianOpts::new().argnums(2));
     let fwd_fwd =
-        jacfwd_with::<_, _, Tensor, _>(jacfwd_with::<_, _, Tensor, _>(predict, on_x()), on_x());
+        jacfwd_with::<_, _, Tensor, _>(jacfwd_with::<_, _, Tensor, _>(predict, fwd_x()), fwd_x());
     let rev_rev =
-        jacrev_with::<_, _, Tensor, _>(jacrev_with::<_, _, Tensor, _>(predict, on_x()), on_x());
+        jacrev_with::<_, _, Tensor, _>(jacrev_with::<_, _, Tensor, _>(predict, rev_x()), rev_x());
     let fwd_rev =
-        jacfwd_with::<_, _, Tensor, _>(jacrev_with::<_, _, Tensor, _>(predict, on_x()), on_x());
+        jacfwd_with::<_, _, Tensor, _>(jacrev_with::<_, _, Tensor, _>(predict, rev_x()), fwd_x());
 
     // Naive: H[k, i, :] = grad of (grad of y_k)[i], one double backward per (k, i).
     let loop_of_grad = || {
@@ -324,7 +325,7 @@ fn batched_jacobians_and_hessians() {
     let per_example = VmapOpts::new().in_dims((UNMAPPED, UNMAPPED, 0));
 
     // compute_batch_jacobian = vmap(jacrev(predict, argnums=2), in_dims=(None, None, 0))
-    let jacrev_x = jacrev_with::<_, _, Tensor, _>(predict, JacOpts::new().argnums(2));
+    let jacrev_x = jacrev_with::<_, _, Tensor, _>(predict, JacrevOpts::new().argnums(2));
     let compute_batch_jacobian = vmap_with(&jacrev_x, per_example.clone());
     let loop_of_jacobians = || {
         let rows: Vec<Tensor> = x
@@ -353,7 +354,7 @@ fn batched_jacobians_and_hessians() {
     let predict_with_output_summed =
         |args: (Tensor, Tensor, Tensor)| predict(args).sum_dim(&[0], false);
     let summed: Tensor =
-        jacrev_with(predict_with_output_summed, JacOpts::new().argnums(2))(args.clone());
+        jacrev_with(predict_with_output_summed, JacrevOpts::new().argnums(2))(args.clone());
     assert_close(
         "jacrev(predict_with_output_summed).movedim(1, 0) vs vmap(jacrev)",
         &summed.movedim(1, 0),
@@ -364,7 +365,7 @@ fn batched_jacobians_and_hessians() {
     print_timing("loop of jacrev", naive_ms, "vmap(jacrev)", vmap_ms);
 
     // compute_batch_hessian = vmap(hessian(predict, argnums=2), in_dims=(None, None, 0))
-    let hessian_x = hessian_with::<_, _, Tensor, _>(predict, 2);
+    let hessian_x = hessian_with::<_, _, Tensor, _>(predict, HessianOpts::new().argnums(2));
     let compute_batch_hessian = vmap_with(&hessian_x, per_example);
     let loop_of_hessians = || {
         let rows: Vec<Tensor> = x

@@ -94,8 +94,9 @@ pub use transforms::grad::{
     try_grad_and_value_with, try_grad_with,
 };
 pub use transforms::jacobian::{
-    JacOpts, hessian, hessian_with, jacfwd, jacfwd_with, jacrev, jacrev_with, try_hessian,
-    try_hessian_with, try_jacfwd, try_jacfwd_with, try_jacrev, try_jacrev_with,
+    HessianOpts, JacfwdOpts, JacrevOpts, hessian, hessian_with, jacfwd, jacfwd_with, jacrev,
+    jacrev_with, try_hessian, try_hessian_with, try_jacfwd, try_jacfwd_with, try_jacrev,
+    try_jacrev_with,
 };
 pub use transforms::jvp::{
     JvpOpts, jvp, jvp_with, jvp_with_aux, linearize, try_jvp, try_jvp_with, try_jvp_with_aux,

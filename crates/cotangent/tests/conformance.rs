@@ -11,10 +11,10 @@ use cotangent::nn::{self, Module};
 use cotangent::testing::TestRng;
 use cotangent::tree::DynTree;
 use cotangent::{
-    DType, GradOpts, JacOpts, JvpOpts, Randomness, Tensor, UNMAPPED, VmapOpts, grad,
-    grad_and_value, grad_and_value_with, grad_with, hessian, hessian_with, jacfwd, jacfwd_with,
-    jacrev, jacrev_with, jvp, jvp_with, jvp_with_aux, linearize, vjp, vjp_with_aux, vmap,
-    vmap_with,
+    DType, GradOpts, HessianOpts, JacfwdOpts, JacrevOpts, JvpOpts, Randomness, Tensor, UNMAPPED,
+    VmapOpts, grad, grad_and_value, grad_and_value_with, grad_with, hessian, hessian_with, jacfwd,
+    jacfwd_with, jacrev, jacrev_with, jvp, jvp_with, jvp_with_aux, linearize, vjp, vjp_with_aux,
+    vmap, vmap_with,
 };
 use cotangent::{manual_seed, mse_loss};
 
@@ -884,7 +884,8 @@ fn c43_chunk_size() {
     let x = rand(&mut rng(43), &[10, 2]);
     let f = |x: Tensor| (x.sin(), x.sum_dim(&[0], false));
     let (a, b) = vmap(f)(x.clone());
-    for k in [1, 2, 3, 4, 7, 10, 1000] {
+    // 61 output elements: chunks that do not divide them, 1, one short, exact, past the end.
+    for k in [1, 2, 3, 4, 7, 10, 60, 61, 62, 1000] {
         let (ca, cb) = vmap_with(f, VmapOpts::new().chunk_size(k))(x.clone());
         close(&ca, &a);
         close(&cb, &b);
@@ -1119,27 +1120,26 @@ fn c53_argnums_and_output_structure() {
     let f = |(x, y): (Tensor, Tensor)| (&(&x * 2.0) + &(&y * 3.0), &(&x * 4.0) + &(&y * 5.0));
     let i3 = eye(3);
     for jac in [0, 1] {
-        let opts = JacOpts::new().argnums((0, 1));
         let ((a, b), (c, d)): ((Tensor, Tensor), (Tensor, Tensor)) = if jac == 0 {
-            jacrev_with(f, opts)((x.clone(), y.clone()))
+            jacrev_with(f, JacrevOpts::new().argnums((0, 1)))((x.clone(), y.clone()))
         } else {
-            jacfwd_with(f, opts)((x.clone(), y.clone()))
+            jacfwd_with(f, JacfwdOpts::new().argnums((0, 1)))((x.clone(), y.clone()))
         };
         close(&a, &(&i3 * 2.0));
         close(&b, &(&i3 * 3.0));
         close(&c, &(&i3 * 4.0));
         close(&d, &(&i3 * 5.0));
         let (a, c): (Tensor, Tensor) = if jac == 0 {
-            jacrev_with(f, JacOpts::new())((x.clone(), y.clone()))
+            jacrev_with(f, JacrevOpts::new())((x.clone(), y.clone()))
         } else {
-            jacfwd_with(f, JacOpts::new())((x.clone(), y.clone()))
+            jacfwd_with(f, JacfwdOpts::new())((x.clone(), y.clone()))
         };
         close(&a, &(&i3 * 2.0));
         close(&c, &(&i3 * 4.0));
         let ((a,), (c,)): ((Tensor,), (Tensor,)) = if jac == 0 {
-            jacrev_with(f, JacOpts::new().argnums((0,)))((x.clone(), y.clone()))
+            jacrev_with(f, JacrevOpts::new().argnums((0,)))((x.clone(), y.clone()))
         } else {
-            jacfwd_with(f, JacOpts::new().argnums((0,)))((x.clone(), y.clone()))
+            jacfwd_with(f, JacfwdOpts::new().argnums((0,)))((x.clone(), y.clone()))
         };
         close(&a, &(&i3 * 2.0));
         close(&c, &(&i3 * 4.0));
@@ -1152,7 +1152,7 @@ fn c53_argnums_and_output_structure() {
         .into()
     };
     let j: BTreeMap<String, (Tensor, Tensor)> =
-        jacrev_with(fd, JacOpts::new().argnums((0, 1)))((x.clone(), y.clone()));
+        jacrev_with(fd, JacrevOpts::new().argnums((0, 1)))((x.clone(), y.clone()));
     close(&j["left"].0, &(&i3 * 2.0));
     close(&j["right"].1, &(&i3 * 3.0));
     type In = ((Tensor, Tensor), Tensor, Tensor);
@@ -1170,7 +1170,7 @@ fn c53_argnums_and_output_structure() {
     close(&foo["foo"].1, &s(0.0));
     type Both = ((Tensor, Tensor), Tensor);
     let (((j0, j1), jb), foo): (Both, BTreeMap<String, Both>) =
-        jacrev_with(g, JacOpts::new().argnums((0, 1)))(args());
+        jacrev_with(g, JacrevOpts::new().argnums((0, 1)))(args());
     close(&j0, &s(1.0));
     close(&j1, &s(2.0));
     close(&jb, &s(0.0));
@@ -1178,7 +1178,7 @@ fn c53_argnums_and_output_structure() {
     let x23 = rand(&mut r, &[2, 3]);
     let (jx, jy): (Tensor, Tensor) = jacrev_with(
         |(x, _y): (Tensor, Tensor)| x,
-        JacOpts::new().argnums((0, 1)),
+        JacrevOpts::new().argnums((0, 1)),
     )((x23.clone(), x23.clone()));
     close(&jx, &eye(6).reshape(&[2, 3, 2, 3]));
     close(&jy, &Tensor::zeros_dtype(&[2, 3, 2, 3], DType::F64));
@@ -1222,15 +1222,16 @@ fn c55_mixed_argnum_hessian_shapes() {
         (1, 0, [2, 5]),
         (0, 1, [5, 2]),
     ] {
-        let rev = |a: i32| JacOpts::new().argnums(a);
+        let rev = |a: i32| JacrevOpts::new().argnums(a);
+        let fwd = |a: i32| JacfwdOpts::new().argnums(a);
         let h1: Tensor =
             jacrev_with(jacrev_with::<_, _, Tensor, _>(f, rev(inner)), rev(outer))(args());
         let h2: Tensor =
-            jacfwd_with(jacrev_with::<_, _, Tensor, _>(f, rev(inner)), rev(outer))(args());
+            jacfwd_with(jacrev_with::<_, _, Tensor, _>(f, rev(inner)), fwd(outer))(args());
         let h3: Tensor =
-            jacrev_with(jacfwd_with::<_, _, Tensor, _>(f, rev(inner)), rev(outer))(args());
+            jacrev_with(jacfwd_with::<_, _, Tensor, _>(f, fwd(inner)), rev(outer))(args());
         let h4: Tensor =
-            jacfwd_with(jacfwd_with::<_, _, Tensor, _>(f, rev(inner)), rev(outer))(args());
+            jacfwd_with(jacfwd_with::<_, _, Tensor, _>(f, fwd(inner)), fwd(outer))(args());
         for h in [h1, h2, h3, h4] {
             // J(J(f, inner), outer) is shaped [inner input..., outer input...].
             assert_eq!(h.shape(), &shape);
@@ -1273,37 +1274,51 @@ fn c58_jacrev_chunking_and_aux() {
     let mut r = rng(58);
     let (x, y) = (rand(&mut r, &[10, 2]), rand(&mut r, &[1, 2]));
     let f = |(x, y): (Tensor, Tensor)| ((x.sin(), &x + &y), (&x + 2.0, x.sum()));
-    let reference: DynTree = jacrev_with(f, JacOpts::new().argnums((0, 1)))((x.clone(), y.clone()));
-    for k in [1, 2, 3, 4, 7, 10, 1000] {
+    let reference: DynTree =
+        jacrev_with(f, JacrevOpts::new().argnums((0, 1)))((x.clone(), y.clone()));
+    // 61 output elements: chunks that do not divide them, 1, one short, exact, past the end.
+    for k in [1, 2, 3, 4, 7, 10, 60, 61, 62, 1000] {
         let chunked: DynTree =
-            jacrev_with(f, JacOpts::new().argnums((0, 1)).chunk_size(k))((x.clone(), y.clone()));
+            jacrev_with(f, JacrevOpts::new().argnums((0, 1)).chunk_size(k))((x.clone(), y.clone()));
         assert_eq!(chunked.def, reference.def);
         for (a, b) in chunked.leaves.iter().zip(&reference.leaves) {
             close(a, b);
         }
     }
+    // 12 output elements in leaves of two dtypes (each chunk's rows of the basis take their
+    // leaf's dtype), chunked every way, against the Jacobian by hand.
+    let x6 = rand(&mut r, &[6]);
+    let mixed = |x: Tensor| (x.sin(), (&x * 2.0).to_dtype(DType::F32));
+    for k in [1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 100] {
+        let (j_sin, j_f32): (Tensor, Tensor) =
+            jacrev_with(mixed, JacrevOpts::new().chunk_size(k))(x6.clone());
+        close(&j_sin, &diag(&x6.cos()));
+        close(&j_f32, &(&eye(6) * 2.0));
+    }
     panics_with(
         || {
             drop(jacrev_with::<_, _, DynTree, _>(
                 f,
-                JacOpts::new().chunk_size(0),
+                JacrevOpts::new().chunk_size(0),
             )((x.clone(), y.clone())))
         },
         "jacrev: chunk_size should be greater than 0.",
     );
     let g = |x: Tensor| x.sin().sum_dim(&[-1], false);
     let chunked: Tensor = vmap(jacrev_with::<_, _, Tensor, _>(
-        jacrev_with::<_, _, Tensor, _>(g, JacOpts::new().chunk_size(3)),
-        JacOpts::new().chunk_size(3),
+        jacrev_with::<_, _, Tensor, _>(g, JacrevOpts::new().chunk_size(3)),
+        JacrevOpts::new().chunk_size(3),
     ))(x.clone());
     let plain: Tensor = vmap(jacrev::<_, _, Tensor, _>(jacrev::<_, _, Tensor, _>(g)))(x.clone());
     close(&chunked, &plain);
     let x3 = rand(&mut r, &[3]);
     let aux_f = |x: Tensor| (x.clone(), x.cos());
-    let (j, aux): (Tensor, Tensor) = jacrev_with(aux_f, JacOpts::new().has_aux(true))(x3.clone());
+    let (j, aux): (Tensor, Tensor) =
+        jacrev_with(aux_f, JacrevOpts::new().has_aux(true))(x3.clone());
     close(&j, &eye(3));
     close(&aux, &x3.cos());
-    let (j, aux): (Tensor, Tensor) = jacfwd_with(aux_f, JacOpts::new().has_aux(true))(x3.clone());
+    let (j, aux): (Tensor, Tensor) =
+        jacfwd_with(aux_f, JacfwdOpts::new().has_aux(true))(x3.clone());
     close(&j, &eye(3));
     close(&aux, &x3.cos());
     let nested = |x: Tensor| {
@@ -1311,12 +1326,16 @@ fn c58_jacrev_chunking_and_aux() {
             let c = &(&x * &x) * &x;
             (c.clone(), vec![c])
         };
-        let (_, aux): (Tensor, Vec<Tensor>) = jacrev_with(inner, JacOpts::new().has_aux(true))(x);
+        let (_, aux): (Tensor, Vec<Tensor>) =
+            jacrev_with(inner, JacrevOpts::new().has_aux(true))(x);
         aux[0].clone()
     };
     let j: Tensor = jacrev(nested)(s(4.0));
     close(&j, &s(48.0));
-    let _ = hessian_with::<_, Tensor, DynTree, _>(|(x, _y): (Tensor, Tensor)| x.sum(), 0);
+    let _ = hessian_with::<_, Tensor, DynTree, _>(
+        |(x, _y): (Tensor, Tensor)| x.sum(),
+        HessianOpts::new().argnums(0),
+    );
 }
 
 // ---------------------------------------------------------------- G. functional_call / stack_module_state

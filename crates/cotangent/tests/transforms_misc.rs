@@ -7,8 +7,9 @@ use cotangent::testing::assert_panics_with;
 use cotangent::tree::DynTree;
 use cotangent::tree::Tree;
 use cotangent::{
-    DType, GradOpts, JacOpts, Tensor, UNMAPPED, VmapOpts, grad, grad_with, hessian, hessian_with,
-    jacfwd, jacfwd_with, jacrev, jacrev_with, vjp, vmap, vmap_with,
+    DType, GradOpts, HessianOpts, JacfwdOpts, JacrevOpts, Tensor, UNMAPPED, VmapOpts, grad,
+    grad_with, hessian, hessian_with, jacfwd, jacfwd_with, jacrev, jacrev_with, vjp, vmap,
+    vmap_with,
 };
 
 #[derive(Clone, Debug, Tree)]
@@ -251,11 +252,11 @@ fn jacobians_of_empty_inputs_keep_their_dtype() {
         let sin = |x: Tensor| x.sin();
         check(jacrev(sin)(empty.clone()), &[0, 0]);
         check(
-            jacrev_with(sin, JacOpts::new().chunk_size(1))(empty.clone()),
+            jacrev_with(sin, JacrevOpts::new().chunk_size(1))(empty.clone()),
             &[0, 0],
         );
         check(
-            jacrev_with(sin, JacOpts::new().chunk_size(3))(empty.clone()),
+            jacrev_with(sin, JacrevOpts::new().chunk_size(3))(empty.clone()),
             &[0, 0],
         );
         check(jacfwd(sin)(empty.clone()), &[0, 0]);
@@ -268,7 +269,7 @@ fn jacobians_of_empty_inputs_keep_their_dtype() {
         // jacfwd of an empty input still returns aux, and Jacobians for every output leaf.
         let (j, aux): ((Tensor, Tensor), Tensor) = jacfwd_with(
             |x: Tensor| ((x.sin(), x.sum()), &x.sum() + 2.0),
-            JacOpts::new().has_aux(true),
+            JacfwdOpts::new().has_aux(true),
         )(empty.clone());
         check(j.0, &[0, 0]);
         check(j.1, &[0]);
@@ -276,7 +277,7 @@ fn jacobians_of_empty_inputs_keep_their_dtype() {
         // An empty input next to a non-empty one.
         let (a, b): (Tensor, Tensor) = jacfwd_with(
             |(a, b): (Tensor, Tensor)| &a.sum() * &b,
-            JacOpts::new().argnums((0, 1)),
+            JacfwdOpts::new().argnums((0, 1)),
         )((empty.clone(), two.clone()));
         check(a, &[2, 0]);
         check(b, &[2, 2]);
@@ -307,12 +308,11 @@ fn transform_result_dtypes_follow_torch_for_mixed_float_dtypes() {
 
     let product = |(a, b): (Tensor, Tensor)| (&a * &b).sum();
     let both = (x32.clone(), x64.clone());
-    let two = || JacOpts::new().argnums((0, 1));
-    let j: DynTree = jacrev_with(product, two())(both.clone());
+    let j: DynTree = jacrev_with(product, JacrevOpts::new().argnums((0, 1)))(both.clone());
     assert_eq!(dtypes(&j), [F32, F64]);
-    let j: DynTree = jacfwd_with(product, two())(both.clone());
+    let j: DynTree = jacfwd_with(product, JacfwdOpts::new().argnums((0, 1)))(both.clone());
     assert_eq!(dtypes(&j), [F64, F64]);
-    let h: DynTree = hessian_with(product, (0, 1))(both.clone());
+    let h: DynTree = hessian_with(product, HessianOpts::new().argnums((0, 1)))(both.clone());
     assert_eq!(dtypes(&h), [F32, F32, F64, F64]);
     let g: DynTree = grad_with(product, GradOpts::new().argnums((0, 1)))(both.clone());
     assert_eq!(dtypes(&g), [F32, F64]);
@@ -320,9 +320,9 @@ fn transform_result_dtypes_follow_torch_for_mixed_float_dtypes() {
     // Outputs of both dtypes, with and without chunking.
     let mixed_out = |a: Tensor| (a.sin(), a.to_dtype(F32).cos());
     for opts in [
-        JacOpts::new(),
-        JacOpts::new().chunk_size(1),
-        JacOpts::new().chunk_size(3),
+        JacrevOpts::new(),
+        JacrevOpts::new().chunk_size(1),
+        JacrevOpts::new().chunk_size(3),
     ] {
         let j: DynTree = jacrev_with(mixed_out, opts.clone())(x64.clone());
         assert_eq!(dtypes(&j), [F64, F64]);

@@ -123,9 +123,9 @@
 //! | `vjp(f, x, has_aux=True)` | `vjp_with_aux(f, x)` |
 //! | `jvp(f, (x,), (t,), strict=True)` | `jvp(f, x, t)`, `jvp_with(f, x, t, JvpOpts { strict: true })`, `jvp_with_aux` |
 //! | `linearize(f, x)` | `linearize(f, x)` |
-//! | `jacrev(f, argnums, has_aux=, chunk_size=)(x)` | `jacrev(f)(x)`, `jacrev_with(f, JacOpts::new().argnums(..).has_aux(..).chunk_size(k))` |
-//! | `jacfwd(f, argnums, has_aux=, randomness=)(x)` | `jacfwd(f)(x)`, `jacfwd_with(f, JacOpts::new().randomness(Randomness::Same))` |
-//! | `hessian(f, argnums)(x)` | `hessian(f)(x)`, `hessian_with(f, argnums)` |
+//! | `jacrev(f, argnums, has_aux=, chunk_size=)(x)` | `jacrev(f)(x)`, `jacrev_with(f, JacrevOpts::new().argnums(..).has_aux(..).chunk_size(k))` |
+//! | `jacfwd(f, argnums, has_aux=, randomness=)(x)` | `jacfwd(f)(x)`, `jacfwd_with(f, JacfwdOpts::new().randomness(Randomness::Same))` |
+//! | `hessian(f, argnums)(x)` | `hessian(f)(x)`, `hessian_with(f, HessianOpts::new().argnums(..))` |
 //! | `vmap(f, in_dims=(None, 0), out_dims=1, randomness="different", chunk_size=k)` | `vmap_with(f, VmapOpts::new().in_dims((UNMAPPED, 0)).out_dims(1).randomness(Randomness::Different).chunk_size(k))` |
 //! | `x.detach()` inside a transform, `jax.lax.stop_gradient` | `x.detach()`, `stop_gradient(&x)` |
 //! | a model's parameters as a dict | a `#[derive(Tree)]` struct, or `BTreeMap<String, Tensor>` |

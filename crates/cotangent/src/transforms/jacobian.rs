@@ -2,87 +2,202 @@
 //!
 //! - `jacrev` = one forward pass under `vjp`, then `vmap` of the pullback over the rows of an
 //!   identity (one row per output element), in chunks of `chunk_size` rows if asked
-//!   (`chunk_size = 1` is a plain loop with no vmap).
-//! - `jacfwd` = `vmap` of `jvp` over the columns of an identity (one per input element).
+//!   (`chunk_size = 1` is a plain loop with no vmap). Each chunk builds only its own rows, so
+//!   with `chunk_size = k` the basis costs `k x outputs` elements, not `outputs^2`.
+//! - `jacfwd` = `vmap` of `jvp` over the columns of an identity (one per input element). Like
+//!   torch's it has no `chunk_size`: the basis is `inputs^2` elements.
 //! - `hessian` = `jacfwd(jacrev(f))`, forward-over-reverse.
+//!
+//! Each transform has its own options type with only torch's settings for it
+//! ([`JacrevOpts`], [`JacfwdOpts`], [`HessianOpts`]), so a setting one of them does not have
+//! (`chunk_size` on jacfwd, `randomness` on jacrev) does not compile instead of being ignored.
 //!
 //! The result is indexed `[output leaf][argument]`: the output's structure with each tensor
 //! replaced by the Jacobian with respect to the selected argument(s), each of shape
 //! `output.shape + input.shape`.
 
+use std::ops::Range;
 use std::panic::Location;
 
 use super::Argnums;
 use super::jvp::push_forward;
 use super::vjp::{order_by_argnums, select_argnums, trace};
 use super::vmap::{Randomness, VmapOpts, vmap_with};
+use crate::DType;
+use crate::array::storage::StorageElement;
 use crate::error::{Error, OrRaise, Result, catch, catch_result};
 use crate::trace::Tensor;
 use crate::tree::{DynTree, Tree, TreeDef};
 
-/// Options of [`jacrev_with`], [`jacfwd_with`] and [`hessian_with`].
+/// Options of [`jacrev_with`]: torch's `argnums`, `has_aux` and `chunk_size`.
+///
+/// jacrev has no `randomness` (torch's neither), so it cannot be set:
+///
+/// ```compile_fail
+/// use cotangent::{JacrevOpts, Randomness};
+/// let _ = JacrevOpts::new().randomness(Randomness::Same);
+/// ```
 #[derive(Clone, Debug)]
-pub struct JacOpts {
+pub struct JacrevOpts {
     /// Which positional arguments (default 0).
     pub argnums: Argnums,
     /// `f` returns `(output, aux)`.
     pub has_aux: bool,
-    /// jacrev: rows of the identity per vmap call (`None`: all at once).
+    /// Rows of the Jacobian per vmap of the pullback (`None`: all at once; `1`: a plain loop
+    /// with no vmap). Each chunk builds only its own rows of the identity, so memory grows
+    /// with the chunk, not with the square of the output size.
     pub chunk_size: Option<usize>,
-    /// jacfwd: the randomness of its internal vmap.
-    pub randomness: Randomness,
 }
 
-impl Default for JacOpts {
+impl Default for JacrevOpts {
     fn default() -> Self {
-        JacOpts {
+        JacrevOpts {
             argnums: Argnums::One(0),
             has_aux: false,
             chunk_size: None,
+        }
+    }
+}
+
+impl JacrevOpts {
+    /// Defaults: `argnums = 0`, no aux, no chunking.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `argnums`: an integer, or a tuple such as `(1, 0)`.
+    pub fn argnums(mut self, argnums: impl Into<Argnums>) -> Self {
+        self.argnums = argnums.into();
+        self
+    }
+    /// Set `has_aux`.
+    pub fn has_aux(mut self, has_aux: bool) -> Self {
+        self.has_aux = has_aux;
+        self
+    }
+    /// Set `chunk_size` (must be positive: 0 is an error when the Jacobian is computed).
+    pub fn chunk_size(mut self, k: usize) -> Self {
+        self.chunk_size = Some(k);
+        self
+    }
+}
+
+/// Options of [`jacfwd_with`]: torch's `argnums`, `has_aux` and `randomness`.
+///
+/// jacfwd has no `chunk_size` (torch's neither), so it cannot be set:
+///
+/// ```compile_fail
+/// let _ = cotangent::JacfwdOpts::new().chunk_size(2);
+/// ```
+#[derive(Clone, Debug)]
+pub struct JacfwdOpts {
+    /// Which positional arguments (default 0).
+    pub argnums: Argnums,
+    /// `f` returns `(output, aux)`.
+    pub has_aux: bool,
+    /// The randomness of its internal vmap (default error).
+    pub randomness: Randomness,
+}
+
+impl Default for JacfwdOpts {
+    fn default() -> Self {
+        JacfwdOpts {
+            argnums: Argnums::One(0),
+            has_aux: false,
             randomness: Randomness::Error,
         }
     }
 }
 
-impl JacOpts {
-    /// Defaults: `argnums = 0`, no aux, no chunking, `randomness = error`.
+impl JacfwdOpts {
+    /// Defaults: `argnums = 0`, no aux, `randomness = error`.
     pub fn new() -> Self {
         Self::default()
     }
-    /// Set `argnums`.
-    pub fn argnums(mut self, a: impl Into<Argnums>) -> Self {
-        self.argnums = a.into();
+    /// Set `argnums`: an integer, or a tuple such as `(1, 0)`.
+    pub fn argnums(mut self, argnums: impl Into<Argnums>) -> Self {
+        self.argnums = argnums.into();
         self
     }
     /// Set `has_aux`.
-    pub fn has_aux(mut self, b: bool) -> Self {
-        self.has_aux = b;
+    pub fn has_aux(mut self, has_aux: bool) -> Self {
+        self.has_aux = has_aux;
         self
     }
-    /// Set `chunk_size` (jacrev).
-    pub fn chunk_size(mut self, k: usize) -> Self {
-        self.chunk_size = Some(k);
-        self
-    }
-    /// Set `randomness` (jacfwd).
-    pub fn randomness(mut self, r: Randomness) -> Self {
-        self.randomness = r;
+    /// Set `randomness`.
+    pub fn randomness(mut self, randomness: Randomness) -> Self {
+        self.randomness = randomness;
         self
     }
 }
 
-/// `eye(n)` columns `offset..offset + len`, reshaped to `[n, *shape]` and cast to `dtype`.
-fn basis(n: usize, offset: usize, shape: &[usize], dtype: crate::DType) -> Tensor {
-    let mut full = vec![n];
-    full.extend_from_slice(shape);
-    let len: usize = shape.iter().product();
-    let mut data = vec![0.0f64; n * len];
-    for k in 0..len {
-        data[(offset + k) * len + k] = 1.0;
+/// Options of [`hessian_with`]: torch's `argnums`.
+#[derive(Clone, Debug)]
+pub struct HessianOpts {
+    /// Which positional arguments (default 0).
+    pub argnums: Argnums,
+}
+
+impl Default for HessianOpts {
+    fn default() -> Self {
+        HessianOpts {
+            argnums: Argnums::One(0),
+        }
     }
-    Tensor::from_vec(data, &full)
-        .expect("length matches")
-        .to_dtype(dtype)
+}
+
+impl HessianOpts {
+    /// Defaults: `argnums = 0`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `argnums`: an integer, or a tuple such as `(1, 0)`.
+    pub fn argnums(mut self, argnums: impl Into<Argnums>) -> Self {
+        self.argnums = argnums.into();
+        self
+    }
+}
+
+/// Rows `rows` of `eye(n)`, restricted to the columns `offset..offset + numel(shape)` of one
+/// leaf and shaped `[rows.len(), *shape]`, in `dtype`. Only these rows are allocated, which is
+/// what lets a `chunk_size` bound jacrev's memory.
+fn basis(rows: Range<usize>, offset: usize, shape: &[usize], dtype: DType) -> Tensor {
+    let len: usize = shape.iter().product();
+    let mut full = vec![rows.len()];
+    full.extend_from_slice(shape);
+    // The ones of eye(n) in these rows and columns: global indices where row == column.
+    let diagonal = rows.start.max(offset)..rows.end.min(offset + len);
+    fn unit_rows<T: StorageElement + From<bool> + Clone>(
+        numel: usize,
+        ones: impl Iterator<Item = usize>,
+        shape: &[usize],
+    ) -> Tensor {
+        let mut data = vec![T::from(false); numel];
+        for i in ones {
+            data[i] = T::from(true);
+        }
+        Tensor::from_vec(data, shape).expect("length matches")
+    }
+    let ones = diagonal.map(|g| (g - rows.start) * len + (g - offset));
+    let numel = rows.len() * len;
+    match dtype {
+        // Built in the target dtype: no f64 copy to convert.
+        DType::F32 => unit_rows::<f32>(numel, ones, &full),
+        _ => unit_rows::<f64>(numel, ones, &full).to_dtype(dtype),
+    }
+}
+
+/// The unit cotangents of the flattened output elements `rows`: one tensor per output leaf,
+/// shaped `[rows.len(), *leaf.shape]`.
+fn output_basis(outputs: &[Tensor], rows: Range<usize>) -> Vec<Tensor> {
+    let mut offset = 0;
+    outputs
+        .iter()
+        .map(|y| {
+            let b = basis(rows.clone(), offset, y.shape(), y.dtype());
+            offset += y.numel();
+            b
+        })
+        .collect()
 }
 
 /// Split `(output, aux)` when `has_aux`, with torch's error otherwise.
@@ -137,7 +252,11 @@ fn check_real_outputs(transform: &'static str, outputs: &[Tensor]) -> Result<()>
     Ok(())
 }
 
-fn jacrev_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &JacOpts) -> Result<DynTree> {
+fn jacrev_call<A: Tree, O: Tree>(
+    f: &impl Fn(A) -> O,
+    args: A,
+    opts: &JacrevOpts,
+) -> Result<DynTree> {
     if opts.chunk_size == Some(0) {
         return Err(Error::transform(
             "jacrev",
@@ -154,16 +273,6 @@ fn jacrev_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &JacOpts) -
     let numels: Vec<usize> = outputs.iter().map(Tensor::numel).collect();
     let total: usize = numels.iter().sum();
     let n_aux = traced.outputs.len() - n_out;
-    // One basis per output leaf: row r is the unit cotangent of flattened output element r.
-    let mut offset = 0;
-    let bases: Vec<Tensor> = outputs
-        .iter()
-        .map(|y| {
-            let b = basis(total, offset, y.shape(), y.dtype());
-            offset += y.numel();
-            b
-        })
-        .collect();
     let pull = |cts: Vec<Tensor>| -> Vec<Tensor> {
         let mut all: Vec<Option<Tensor>> = cts.into_iter().map(Some).collect();
         all.extend(std::iter::repeat_n(None, n_aux));
@@ -176,7 +285,8 @@ fn jacrev_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &JacOpts) -
         .filter(|(_, m)| **m)
         .map(|(x, _)| x)
         .collect();
-    // rows[i]: [total, *input_i.shape]
+    // rows[i]: [total, *input_i.shape]. Each chunk builds only its own rows of the identity
+    // (row r is the unit cotangent of flattened output element r).
     let rows: Vec<Tensor> = match opts.chunk_size {
         // No output elements, no rows: each Jacobian is empty, in its input's dtype (as
         // every gradient is).
@@ -186,27 +296,28 @@ fn jacrev_call<A: Tree, O: Tree>(f: &impl Fn(A) -> O, args: A, opts: &JacOpts) -
             .collect(),
         Some(1) => {
             let per_row: Vec<Vec<Tensor>> = (0..total)
-                .map(|r| pull(bases.iter().map(|b| b.select(0, r as isize)).collect()))
+                .map(|r| {
+                    let cts = output_basis(outputs, r..r + 1);
+                    pull(cts.iter().map(|b| b.select(0, 0)).collect())
+                })
                 .collect();
             (0..traced_inputs(&per_row, &mask))
                 .map(|i| stack_rows(&per_row, i))
                 .collect()
         }
         Some(k) if k < total => {
-            let mut chunks: Vec<Vec<Tensor>> = Vec::new();
-            for start in (0..total).step_by(k) {
-                let len = k.min(total - start);
-                let part: Vec<Tensor> = bases
-                    .iter()
-                    .map(|b| b.narrow(0, start as isize, len))
-                    .collect();
-                chunks.push(vmap_with(&pull, VmapOpts::new())(part));
-            }
+            let chunks: Vec<Vec<Tensor>> = (0..total)
+                .step_by(k)
+                .map(|start| {
+                    let part = output_basis(outputs, start..total.min(start + k));
+                    vmap_with(&pull, VmapOpts::new())(part)
+                })
+                .collect();
             (0..chunks[0].len())
                 .map(|i| crate::cat(&chunks.iter().map(|c| c[i].clone()).collect::<Vec<_>>(), 0))
                 .collect()
         }
-        _ => vmap_with(&pull, VmapOpts::new())(bases),
+        _ => vmap_with(&pull, VmapOpts::new())(output_basis(outputs, 0..total)),
     };
     let mut leaves = Vec::new();
     let mut offset = 0;
@@ -257,7 +368,7 @@ fn stack_rows(per_row: &[Vec<Tensor>], i: usize) -> Tensor {
 fn jacfwd_call<A: Tree + Clone, O: Tree>(
     f: &impl Fn(A) -> O,
     args: A,
-    opts: &JacOpts,
+    opts: &JacfwdOpts,
 ) -> Result<DynTree> {
     let (leaves, def) = args.flatten();
     let (mask, grad_def) = select_argnums("jacfwd", &def, &opts.argnums)?;
@@ -279,11 +390,13 @@ fn jacfwd_call<A: Tree + Clone, O: Tree>(
         .map(|(x, _)| x)
         .collect();
     let total: usize = selected.iter().map(|x| x.numel()).sum();
+    // torch's jacfwd has no chunk_size: its one vmap takes the whole identity over the
+    // selected inputs, split column-wise per input (total^2 elements in all).
     let mut offset = 0;
     let bases: Vec<Tensor> = selected
         .iter()
         .map(|x| {
-            let b = basis(total, offset, x.shape(), x.dtype());
+            let b = basis(0..total, offset, x.shape(), x.dtype());
             offset += x.numel();
             b
         })
@@ -364,7 +477,7 @@ fn empty_jacfwd<A: Tree, O: Tree>(
     def: &TreeDef,
     grad_def: &TreeDef,
     selected: &[&Tensor],
-    opts: &JacOpts,
+    opts: &JacfwdOpts,
 ) -> Result<DynTree> {
     let no_tangents = vec![None; def.num_leaves()];
     let (values, _, all_def) = push_forward("jacfwd", f, args, &no_tangents)?;
@@ -413,14 +526,14 @@ fn finish<R: Tree>(t: Result<DynTree>) -> Result<R> {
 /// ```
 #[track_caller]
 pub fn jacrev<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(f: F) -> impl Fn(A) -> R {
-    jacrev_with(f, JacOpts::default())
+    jacrev_with(f, JacrevOpts::default())
 }
 
 /// torch.func.jacrev with `argnums`, `has_aux` and `chunk_size`.
 #[track_caller]
 pub fn jacrev_with<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(
     f: F,
-    opts: JacOpts,
+    opts: JacrevOpts,
 ) -> impl Fn(A) -> R {
     let site = Location::caller();
     move |args: A| finish(jacrev_call(&f, args, &opts)).or_raise_at(site)
@@ -429,13 +542,13 @@ pub fn jacrev_with<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(
 /// [`jacrev`] returning every error raised in the call (by `jacrev` or by an op inside `f`)
 /// as `Err`, without unwinding out of it.
 pub fn try_jacrev<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(f: F) -> impl Fn(A) -> Result<R> {
-    try_jacrev_with(f, JacOpts::default())
+    try_jacrev_with(f, JacrevOpts::default())
 }
 
 /// [`jacrev_with`] returning errors as `Err` (see [`try_jacrev`]).
 pub fn try_jacrev_with<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(
     f: F,
-    opts: JacOpts,
+    opts: JacrevOpts,
 ) -> impl Fn(A) -> Result<R> {
     move |args: A| catch_result(|| finish(jacrev_call(&f, args, &opts)))
 }
@@ -452,14 +565,14 @@ pub fn try_jacrev_with<A: Tree, O: Tree, R: Tree, F: Fn(A) -> O>(
 /// ```
 #[track_caller]
 pub fn jacfwd<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(f: F) -> impl Fn(A) -> R {
-    jacfwd_with(f, JacOpts::default())
+    jacfwd_with(f, JacfwdOpts::default())
 }
 
 /// torch.func.jacfwd with `argnums`, `has_aux` and `randomness`.
 #[track_caller]
 pub fn jacfwd_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
     f: F,
-    opts: JacOpts,
+    opts: JacfwdOpts,
 ) -> impl Fn(A) -> R {
     let site = Location::caller();
     move |args: A| finish(jacfwd_call(&f, args, &opts)).or_raise_at(site)
@@ -469,13 +582,13 @@ pub fn jacfwd_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
 pub fn try_jacfwd<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
     f: F,
 ) -> impl Fn(A) -> Result<R> {
-    try_jacfwd_with(f, JacOpts::default())
+    try_jacfwd_with(f, JacfwdOpts::default())
 }
 
 /// [`jacfwd_with`] returning errors as `Err` (see [`try_jacrev`]).
 pub fn try_jacfwd_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
     f: F,
-    opts: JacOpts,
+    opts: JacfwdOpts,
 ) -> impl Fn(A) -> Result<R> {
     move |args: A| catch_result(|| finish(jacfwd_call(&f, args, &opts)))
 }
@@ -491,31 +604,40 @@ pub fn try_jacfwd_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
 /// ```
 #[track_caller]
 pub fn hessian<A: Tree + Clone, R: Tree, F: Fn(A) -> Tensor>(f: F) -> impl Fn(A) -> R {
-    hessian_with(f, Argnums::One(0))
+    hessian_with(f, HessianOpts::default())
 }
 
 /// torch.func.hessian with `argnums`.
+///
+/// ```
+/// use cotangent::{HessianOpts, Tensor, hessian_with};
+/// let (x, y) = (Tensor::new([1.0f64, 2.0]), Tensor::new([3.0f64]));
+/// // f(x, y) = y * sum(x^2): the Hessian with respect to x is 2 y I.
+/// let f = |(x, y): (Tensor, Tensor)| (&(&x * &x).sum() * &y).sum();
+/// let h: Tensor = hessian_with(f, HessianOpts::new().argnums(0))((x, y));
+/// let expected = &Tensor::eye(2, 2).to_dtype(cotangent::DType::F64) * 6.0;
+/// assert!(h.allclose(&expected, 1e-12, 0.0));
+/// ```
 #[track_caller]
 pub fn hessian_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
     f: F,
-    argnums: impl Into<Argnums>,
+    opts: HessianOpts,
 ) -> impl Fn(A) -> R {
-    let argnums = argnums.into();
-    let inner_opts = JacOpts::new().argnums(argnums.clone());
+    let inner_opts = JacrevOpts::new().argnums(opts.argnums.clone());
     let inner = jacrev_with::<A, O, DynTree, F>(f, inner_opts);
-    jacfwd_with(inner, JacOpts::new().argnums(argnums))
+    jacfwd_with(inner, JacfwdOpts::new().argnums(opts.argnums))
 }
 
 /// [`hessian`] returning errors as `Err` (see [`try_jacrev`]).
 pub fn try_hessian<A: Tree + Clone, R: Tree, F: Fn(A) -> Tensor>(f: F) -> impl Fn(A) -> Result<R> {
-    try_hessian_with(f, Argnums::One(0))
+    try_hessian_with(f, HessianOpts::default())
 }
 
 /// [`hessian_with`] returning errors as `Err` (see [`try_jacrev`]).
 pub fn try_hessian_with<A: Tree + Clone, O: Tree, R: Tree, F: Fn(A) -> O>(
     f: F,
-    argnums: impl Into<Argnums>,
+    opts: HessianOpts,
 ) -> impl Fn(A) -> Result<R> {
-    let h = hessian_with(f, argnums);
+    let h = hessian_with(f, opts);
     move |args: A| catch(|| h(args))
 }
