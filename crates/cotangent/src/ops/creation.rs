@@ -237,9 +237,9 @@ impl Tensor {
                 "upper bound and larger bound inconsistent with step sign",
             ));
         }
-        // `end - start` of two finite bounds can still be infinite (1e308 - -1e308).
+        // `end - start` of two finite bounds can still be infinite (1e308 - -1e308), never NaN.
         let size = ((end - start) / step).ceil();
-        if !(size <= i64::MAX as f64) {
+        if size > i64::MAX as f64 {
             return Err(Error::shape(
                 "arange",
                 format!(
