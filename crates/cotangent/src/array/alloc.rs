@@ -40,6 +40,7 @@ impl AllocFailed {
     }
 
     /// Fail a kernel: the nearest `bind` names the op and its output shape.
+    #[cold]
     pub(crate) fn defer(self, dtype: DType) -> ! {
         defer(Error::Alloc {
             op: "",
@@ -88,6 +89,7 @@ pub(crate) fn try_filled<T: Clone>(len: usize, value: T) -> Result<Vec<T>, Alloc
 /// zeroed memory, as `vec![0.0; n]` does, so fresh pages are not written twice (once with
 /// zeros here, once by the kernel): on a pool miss of a 64 MiB buffer that is ~20% of the
 /// kernel's time on our machines.
+#[inline]
 pub(crate) fn try_zeroed<T: StorageElement>(len: usize) -> Result<Vec<T>, AllocFailed> {
     let id = TypeId::of::<T>();
     let zero_is_default = [
@@ -107,6 +109,7 @@ pub(crate) fn try_zeroed<T: StorageElement>(len: usize) -> Result<Vec<T>, AllocF
 /// `len` all-zero-bytes values of `T`, which must be one of `f32`, `f64`, `i64` or `bool`
 /// (whose all-zero bytes are `0.0`, `0` and `false`, their defaults).
 #[allow(unsafe_code)]
+#[inline]
 fn zeroed_plain<T: 'static>(len: usize) -> Result<Vec<T>, AllocFailed> {
     if len == 0 {
         return Ok(Vec::new());
@@ -125,6 +128,7 @@ fn zeroed_plain<T: 'static>(len: usize) -> Result<Vec<T>, AllocFailed> {
 }
 
 /// [`try_zeroed`] in a kernel: a refusal is deferred as the kernel's `Error::Alloc`.
+#[inline]
 pub(crate) fn zeroed_or_defer<T: StorageElement>(len: usize) -> Vec<T> {
     match try_zeroed(len) {
         Ok(v) => v,

@@ -40,22 +40,33 @@ pub fn checked_numel(shape: &[usize]) -> Option<usize> {
 /// strides (the products of the dims, zero dims counted as 1) fit `usize` and it takes at most
 /// `isize::MAX` bytes at `elem_size` bytes an element (Rust's limit for one allocation, and
 /// what keeps every buffer index and byte offset of a kernel from wrapping). `None` otherwise.
+#[inline]
 pub fn checked_size(shape: &[usize], elem_size: usize) -> Option<usize> {
-    let span = shape
-        .iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d.max(1)))?;
+    let (mut span, mut empty) = (1usize, false);
+    for &d in shape {
+        empty |= d == 0;
+        span = span.checked_mul(d.max(1))?;
+    }
     if span.checked_mul(elem_size.max(1))? > isize::MAX as usize {
         return None;
     }
-    Some(if shape.contains(&0) { 0 } else { span })
+    Some(if empty { 0 } else { span })
 }
 
 /// The number of elements of a `dtype` tensor of `shape`, or the error that names `op` and
 /// the shape when its size is not representable (see [`checked_size`]); torch's wording.
+/// Every op's output goes through this, so the check is inline and the message out of line.
+#[inline]
 pub(crate) fn check_shape(op: &'static str, shape: &[usize], dtype: DType) -> Result<usize, Error> {
-    if let Some(n) = checked_size(shape, dtype.size_of()) {
-        return Ok(n);
+    match checked_size(shape, dtype.size_of()) {
+        Some(n) => Ok(n),
+        None => Err(overflow_error(op, shape, dtype)),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn overflow_error(op: &'static str, shape: &[usize], dtype: DType) -> Error {
     let msg = match checked_numel(shape) {
         None => format!("Storage size calculation overflowed with sizes={shape:?}"),
         Some(0) => format!(
@@ -68,7 +79,7 @@ pub(crate) fn check_shape(op: &'static str, shape: &[usize], dtype: DType) -> Re
             isize::MAX
         ),
     };
-    Err(Error::shape(op, msg))
+    Error::shape(op, msg)
 }
 
 /// Where each element of an n-d view lives in its buffer.

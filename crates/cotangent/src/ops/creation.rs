@@ -7,7 +7,7 @@
 use crate::array::alloc::{AllocFailed, try_filled, try_with_capacity, try_zeroed};
 use crate::array::layout::check_shape;
 use crate::array::storage::StorageElement;
-use crate::array::{Array, DType};
+use crate::array::{Array, DType, Layout};
 use crate::error::{Error, OrRaise, Result};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::Tensor;
@@ -17,13 +17,16 @@ use crate::trace::Tensor;
 fn filled(op: &'static str, shape: &[usize], value: f64, dtype: DType) -> Result<Tensor> {
     let n = check_shape(op, shape, dtype)?;
     let fail = |e: AllocFailed| e.error(op, shape, dtype);
-    let array = match dtype {
-        DType::F32 => Array::from_vec(buffer(n, value as f32).map_err(fail)?, shape),
-        DType::F64 => Array::from_vec(buffer(n, value).map_err(fail)?, shape),
-        DType::I64 => Array::from_vec(buffer(n, value as i64).map_err(fail)?, shape),
-        DType::Bool => Array::from_vec(buffer(n, value != 0.0).map_err(fail)?, shape),
-    }?;
-    Ok(Tensor::from_array(array))
+    let storage = match dtype {
+        DType::F32 => f32::wrap(buffer(n, value as f32).map_err(fail)?),
+        DType::F64 => f64::wrap(buffer(n, value).map_err(fail)?),
+        DType::I64 => i64::wrap(buffer(n, value as i64).map_err(fail)?),
+        DType::Bool => bool::wrap(buffer(n, value != 0.0).map_err(fail)?),
+    };
+    Ok(Tensor::from_array(Array::from_parts(
+        storage,
+        Layout::contiguous(shape),
+    )))
 }
 
 /// `n` copies of `value`; zeros (but not `-0.0`) come from zeroed memory, which costs no
