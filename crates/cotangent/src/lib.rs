@@ -69,7 +69,8 @@ pub use primitives::pad::{pad, try_pad};
 pub use primitives::pow::pow;
 pub use primitives::random::{
     RngState, bernoulli, get_rng_state, initial_seed, manual_seed, normal, rand, randint, randn,
-    randperm, set_rng_state,
+    randperm, set_rng_state, try_bernoulli, try_normal, try_rand, try_randint, try_randn,
+    try_randperm,
 };
 pub use primitives::reciprocal::reciprocal;
 pub use primitives::reduce_max::amax;

@@ -5,6 +5,9 @@
 
 use smallvec::SmallVec;
 
+use super::DType;
+use crate::error::Error;
+
 /// Inline storage for shapes and strides; tensors of rank > 6 spill to the heap.
 pub type Dims = SmallVec<[usize; 6]>;
 
@@ -31,6 +34,52 @@ pub fn checked_numel(shape: &[usize]) -> Option<usize> {
         return Some(0);
     }
     shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+}
+
+/// The number of elements of `shape` if a row-major buffer of it is representable: its
+/// strides (the products of the dims, zero dims counted as 1) fit `usize` and it takes at most
+/// `isize::MAX` bytes at `elem_size` bytes an element (Rust's limit for one allocation, and
+/// what keeps every buffer index and byte offset of a kernel from wrapping). `None` otherwise.
+#[inline]
+pub fn checked_size(shape: &[usize], elem_size: usize) -> Option<usize> {
+    let (mut span, mut empty) = (1usize, false);
+    for &d in shape {
+        empty |= d == 0;
+        span = span.checked_mul(d.max(1))?;
+    }
+    if span.checked_mul(elem_size.max(1))? > isize::MAX as usize {
+        return None;
+    }
+    Some(if empty { 0 } else { span })
+}
+
+/// The number of elements of a `dtype` tensor of `shape`, or the error that names `op` and
+/// the shape when its size is not representable (see [`checked_size`]); torch's wording.
+/// Every op's output goes through this, so the check is inline and the message out of line.
+#[inline]
+pub(crate) fn check_shape(op: &'static str, shape: &[usize], dtype: DType) -> Result<usize, Error> {
+    match checked_size(shape, dtype.size_of()) {
+        Some(n) => Ok(n),
+        None => Err(overflow_error(op, shape, dtype)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn overflow_error(op: &'static str, shape: &[usize], dtype: DType) -> Error {
+    let msg = match checked_numel(shape) {
+        None => format!("Storage size calculation overflowed with sizes={shape:?}"),
+        Some(0) => format!(
+            "Stride calculation overflowed with sizes={shape:?}: the product of the nonzero \
+             sizes does not fit in 64 bits"
+        ),
+        Some(n) => format!(
+            "Storage size calculation overflowed with sizes={shape:?}: {n} elements of {dtype} \
+             take more than {} bytes, the most one tensor can hold",
+            isize::MAX
+        ),
+    };
+    Error::shape(op, msg)
 }
 
 /// Where each element of an n-d view lives in its buffer.
@@ -151,7 +200,12 @@ impl Layout {
                 offset += start[d] * self.strides[d];
             }
             shape.push(len);
-            strides.push(self.strides[d] * step[d]);
+            // With one element or none the stride is never used, and `step` may be huge.
+            strides.push(if len > 1 {
+                self.strides[d] * step[d]
+            } else {
+                self.strides[d]
+            });
         }
         Layout {
             shape,

@@ -5,6 +5,7 @@
 //! [`backend`] produce new arrays. The layers above only ever see `Array` through
 //! [`crate::Tensor`].
 
+pub(crate) mod alloc;
 pub mod backend;
 pub mod dtype;
 pub mod layout;
@@ -16,7 +17,7 @@ pub use dtype::{DType, Element, FloatElement};
 pub use layout::{Dims, Layout};
 use storage::{CpuStorage, Storage, StorageElement};
 
-use crate::error::Error;
+use crate::error::{Error, OrRaise};
 
 /// A strided view of a typed buffer. Cloning is O(rank) and shares the buffer.
 #[derive(Clone, Debug)]
@@ -29,9 +30,10 @@ impl Array {
     /// An array owning `data` laid out row-major in `shape`.
     ///
     /// # Errors
+    /// [`Error::Shape`] if the shape's size overflows (see [`layout::checked_size`]);
     /// [`Error::ShapeData`] if `data.len()` differs from the product of `shape`.
     pub fn from_vec<T: StorageElement>(data: Vec<T>, shape: &[usize]) -> Result<Array, Error> {
-        let n = layout::numel(shape);
+        let n = layout::check_shape("from_vec", shape, T::DTYPE)?;
         if data.len() != n {
             return Err(Error::ShapeData {
                 shape: shape.to_vec(),
@@ -121,15 +123,24 @@ impl Array {
     }
 
     /// The elements in row-major order, converted to `T` with `as` semantics.
+    ///
+    /// # Panics
+    /// With [`Error::Alloc`] if the vector cannot be allocated (a large broadcast view).
+    #[track_caller]
     pub fn to_vec<T: StorageElement>(&self) -> Vec<T> {
+        self.try_to_vec().or_raise()
+    }
+
+    /// Like [`Array::to_vec`], returning [`Error::Alloc`] (op `to_vec`) instead of panicking.
+    pub fn try_to_vec<T: StorageElement>(&self) -> Result<Vec<T>, Error> {
+        let mut out = alloc::try_with_capacity::<T>(self.numel())
+            .map_err(|e| e.error("to_vec", self.shape(), T::DTYPE))?;
         macro_rules! convert {
             ($src:ty, $conv:expr) => {{
                 let buf = self.buffer::<$src>();
-                let mut out = Vec::with_capacity(self.numel());
                 self.layout.for_each_run(|start, stride, len| {
                     out.extend((0..len).map(|i| $conv(buf[start + i * stride])))
                 });
-                out
             }};
         }
         match (self.dtype(), T::DTYPE) {
@@ -138,5 +149,6 @@ impl Array {
             (DType::I64, _) => convert!(i64, |x: i64| T::from_i64(x)),
             (DType::Bool, _) => convert!(bool, |x: bool| T::from_i64(x as i64)),
         }
+        Ok(out)
     }
 }

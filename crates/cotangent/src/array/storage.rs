@@ -190,7 +190,8 @@ fn poolable<T>(len: usize) -> bool {
 }
 
 /// A vector of `len` elements whose contents are unspecified (but initialised): kernels that
-/// overwrite every element ask for this. Served from the pool when one fits.
+/// overwrite every element ask for this. Served from the pool when one fits; a refusal of the
+/// allocator fails the kernel with [`Error::Alloc`](crate::Error::Alloc).
 pub fn alloc_uninit<T: StorageElement>(len: usize) -> Vec<T> {
     if poolable::<T>(len) {
         // Any vector in this bucket or the next has room for `len`... only if its capacity
@@ -212,7 +213,7 @@ pub fn alloc_uninit<T: StorageElement>(len: usize) -> Vec<T> {
             }
         }
     }
-    vec![T::default(); len]
+    super::alloc::zeroed_or_defer(len)
 }
 
 fn recycle<T: StorageElement>(v: Vec<T>) {

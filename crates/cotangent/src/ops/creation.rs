@@ -1,33 +1,92 @@
 //! Tensor factories with torch's names: `zeros`, `ones`, `full`, `arange`, `linspace`, `eye`
 //! and the `*_like` forms. They take no tensor inputs, so to every transform their results
-//! are constants.
+//! are constants. Each has a `try_` form: a shape whose size overflows is an
+//! [`Error::Shape`], memory the allocator refuses an [`Error::Alloc`] naming the factory, the
+//! shape and the bytes.
 
-use crate::array::{Array, DType};
-use crate::error::{Error, OrRaise, raise};
+use crate::array::alloc::{AllocFailed, try_filled, try_with_capacity, try_zeroed};
+use crate::array::layout::check_shape;
+use crate::array::storage::StorageElement;
+use crate::array::{Array, DType, Layout};
+use crate::error::{Error, OrRaise, Result};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::Tensor;
 
-/// A tensor of `shape` filled with `value` converted to `dtype`.
-fn filled(shape: &[usize], value: f64, dtype: DType) -> Tensor {
-    let n: usize = shape.iter().product();
-    let array = match dtype {
-        DType::F32 => Array::from_vec(vec![value as f32; n], shape),
-        DType::F64 => Array::from_vec(vec![value; n], shape),
-        DType::I64 => Array::from_vec(vec![value as i64; n], shape),
-        DType::Bool => Array::from_vec(vec![value != 0.0; n], shape),
+/// A tensor of `shape` filled with `value` converted to `dtype`, or the error naming `op`: a
+/// shape whose size overflows, or memory the allocator refuses.
+fn filled(op: &'static str, shape: &[usize], value: f64, dtype: DType) -> Result<Tensor> {
+    let n = check_shape(op, shape, dtype)?;
+    let fail = |e: AllocFailed| e.error(op, shape, dtype);
+    let storage = match dtype {
+        DType::F32 => f32::wrap(buffer(n, value as f32).map_err(fail)?),
+        DType::F64 => f64::wrap(buffer(n, value).map_err(fail)?),
+        DType::I64 => i64::wrap(buffer(n, value as i64).map_err(fail)?),
+        DType::Bool => bool::wrap(buffer(n, value != 0.0).map_err(fail)?),
     };
-    Tensor::from_array(array.expect("length matches"))
+    Ok(Tensor::from_array(Array::from_parts(
+        storage,
+        Layout::contiguous(shape),
+    )))
+}
+
+/// `n` copies of `value`; zeros (but not `-0.0`) come from zeroed memory, which costs no
+/// writes.
+fn buffer<T: StorageElement>(n: usize, value: T) -> Result<Vec<T>, AllocFailed> {
+    if value.to_f64().to_bits() == 0 {
+        try_zeroed(n)
+    } else {
+        try_filled(n, value)
+    }
+}
+
+/// A 1-d tensor of `n` values `value(i)`, or the error naming `op`.
+fn from_fn<T: StorageElement>(
+    op: &'static str,
+    n: usize,
+    value: impl Fn(usize) -> T,
+) -> Result<Tensor> {
+    check_shape(op, &[n], T::DTYPE)?;
+    let mut values = try_with_capacity(n).map_err(|e| e.error(op, &[n], T::DTYPE))?;
+    values.extend((0..n).map(value));
+    Tensor::from_vec(values, &[n])
 }
 
 impl Tensor {
     /// `f32` zeros (`torch.zeros`).
+    ///
+    /// # Panics
+    /// If the shape's size overflows or the memory cannot be allocated; see
+    /// [`Tensor::try_zeros`].
+    #[track_caller]
     pub fn zeros(shape: &[usize]) -> Tensor {
-        filled(shape, 0.0, DType::F32)
+        Tensor::try_zeros(shape).or_raise()
+    }
+
+    /// [`Tensor::zeros`], returning the error instead of panicking: [`Error::Shape`] if the
+    /// number of elements or bytes overflows, [`Error::Alloc`] if the allocator refuses.
+    ///
+    /// ```
+    /// # use cotangent::{Error, Tensor};
+    /// let err = Tensor::try_zeros(&[1 << 60]).unwrap_err();
+    /// assert!(matches!(err, Error::Alloc { op: "zeros", bytes, .. } if bytes == 1 << 62));
+    /// assert_eq!(Tensor::try_zeros(&[2]).unwrap().to_vec::<f32>(), vec![0.0, 0.0]);
+    /// ```
+    pub fn try_zeros(shape: &[usize]) -> Result<Tensor> {
+        filled("zeros", shape, 0.0, DType::F32)
     }
 
     /// `f32` ones (`torch.ones`).
+    ///
+    /// # Panics
+    /// As [`Tensor::zeros`].
+    #[track_caller]
     pub fn ones(shape: &[usize]) -> Tensor {
-        filled(shape, 1.0, DType::F32)
+        Tensor::try_ones(shape).or_raise()
+    }
+
+    /// [`Tensor::ones`], returning the error instead of panicking.
+    pub fn try_ones(shape: &[usize]) -> Result<Tensor> {
+        filled("ones", shape, 1.0, DType::F32)
     }
 
     /// `value` everywhere, as `dtype` (`torch.full(shape, value, dtype=dtype)`). A fraction
@@ -44,23 +103,55 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn full(shape: &[usize], value: f64, dtype: DType) -> Tensor {
-        dtype.check_scalar("full", value).or_raise();
-        filled(shape, value, dtype)
+        Tensor::try_full(shape, value, dtype).or_raise()
+    }
+
+    /// [`Tensor::full`], returning the error instead of panicking.
+    pub fn try_full(shape: &[usize], value: f64, dtype: DType) -> Result<Tensor> {
+        dtype.check_scalar("full", value)?;
+        filled("full", shape, value, dtype)
     }
 
     /// Zeros of the given dtype.
+    ///
+    /// # Panics
+    /// As [`Tensor::zeros`].
+    #[track_caller]
     pub fn zeros_dtype(shape: &[usize], dtype: DType) -> Tensor {
-        filled(shape, 0.0, dtype)
+        Tensor::try_zeros_dtype(shape, dtype).or_raise()
+    }
+
+    /// [`Tensor::zeros_dtype`], returning the error instead of panicking.
+    pub fn try_zeros_dtype(shape: &[usize], dtype: DType) -> Result<Tensor> {
+        filled("zeros", shape, 0.0, dtype)
     }
 
     /// Zeros with this tensor's shape and dtype (`torch.zeros_like`).
+    ///
+    /// # Panics
+    /// If the memory cannot be allocated (the tensor may be a large broadcast view).
+    #[track_caller]
     pub fn zeros_like(&self) -> Tensor {
-        filled(self.shape(), 0.0, self.dtype())
+        self.try_zeros_like().or_raise()
+    }
+
+    /// [`Tensor::zeros_like`], returning the error instead of panicking.
+    pub fn try_zeros_like(&self) -> Result<Tensor> {
+        filled("zeros_like", self.shape(), 0.0, self.dtype())
     }
 
     /// Ones with this tensor's shape and dtype (`torch.ones_like`).
+    ///
+    /// # Panics
+    /// As [`Tensor::zeros_like`].
+    #[track_caller]
     pub fn ones_like(&self) -> Tensor {
-        filled(self.shape(), 1.0, self.dtype())
+        self.try_ones_like().or_raise()
+    }
+
+    /// [`Tensor::ones_like`], returning the error instead of panicking.
+    pub fn try_ones_like(&self) -> Result<Tensor> {
+        filled("ones_like", self.shape(), 1.0, self.dtype())
     }
 
     /// `value` with this tensor's shape and dtype (`torch.full_like`).
@@ -69,22 +160,50 @@ impl Tensor {
     /// If `value` does not fit the dtype; see [`Tensor::full`].
     #[track_caller]
     pub fn full_like(&self, value: f64) -> Tensor {
-        self.dtype().check_scalar("full_like", value).or_raise();
-        filled(self.shape(), value, self.dtype())
+        self.try_full_like(value).or_raise()
+    }
+
+    /// [`Tensor::full_like`], returning the error instead of panicking.
+    pub fn try_full_like(&self, value: f64) -> Result<Tensor> {
+        self.dtype().check_scalar("full_like", value)?;
+        filled("full_like", self.shape(), value, self.dtype())
     }
 
     /// `0, 1, ..., end - 1` as `i64` (`torch.arange(end)`).
+    ///
+    /// # Panics
+    /// If `end` is negative (torch's message), or too large to allocate; see
+    /// [`Tensor::try_arange`].
     ///
     /// ```
     /// # use cotangent::Tensor;
     /// assert_eq!(Tensor::arange(3).to_vec::<i64>(), vec![0, 1, 2]);
     /// ```
+    #[track_caller]
     pub fn arange(end: i64) -> Tensor {
-        Tensor::from_vec(
-            (0..end.max(0)).collect::<Vec<i64>>(),
-            &[end.max(0) as usize],
-        )
-        .expect("length matches")
+        Tensor::try_arange(end).or_raise()
+    }
+
+    /// [`Tensor::arange`], returning the error instead of panicking: [`Error::Value`] for a
+    /// negative `end`, [`Error::Shape`] if the size in bytes overflows, [`Error::Alloc`] if
+    /// the allocator refuses.
+    ///
+    /// ```
+    /// # use cotangent::{Error, Tensor};
+    /// assert!(matches!(Tensor::try_arange(i64::MAX), Err(Error::Shape { op: "arange", .. })));
+    /// assert!(matches!(Tensor::try_arange(-1), Err(Error::Value { op: "arange", .. })));
+    /// ```
+    pub fn try_arange(end: i64) -> Result<Tensor> {
+        if end < 0 {
+            return Err(Error::value(
+                "arange",
+                format!(
+                    "upper bound and larger bound inconsistent with step sign (0 -> {end} with \
+                     step 1)"
+                ),
+            ));
+        }
+        from_fn("arange", end as usize, |i| i as i64)
     }
 
     /// `start, start + step, ...` up to (excluding) `end`, as `dtype`
@@ -95,8 +214,9 @@ impl Tensor {
     /// truncates to 0.
     ///
     /// # Panics
-    /// If `step` is zero or has the wrong sign, with torch's message; for `i64`, if `start`
-    /// or `step` does not fit (see [`Tensor::full`]).
+    /// If a bound or the step is NaN or infinite, the step is zero or has the wrong sign
+    /// (torch's messages), the range is too long to allocate, or for `i64` the values do not
+    /// fit (see [`Tensor::try_arange_step`]).
     ///
     /// ```
     /// # use cotangent::{DType, Tensor};
@@ -105,72 +225,134 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn arange_step(start: f64, end: f64, step: f64, dtype: DType) -> Tensor {
-        if step == 0.0 {
-            raise(Error::value("arange", "step must be nonzero"));
+        Tensor::try_arange_step(start, end, step, dtype).or_raise()
+    }
+
+    /// [`Tensor::arange_step`], returning the error instead of panicking: [`Error::Value`]
+    /// for invalid bounds or step, [`Error::Shape`] if the number of elements overflows,
+    /// [`Error::Alloc`] if the allocator refuses.
+    ///
+    /// ```
+    /// # use cotangent::{DType, Error, Tensor};
+    /// let err = Tensor::try_arange_step(0.0, f64::NAN, 1.0, DType::F32).unwrap_err();
+    /// assert_eq!(err.to_string(), "arange: unsupported range: 0 -> NaN");
+    /// assert!(matches!(Tensor::try_arange_step(0.0, 1e30, 1.0, DType::F32), Err(Error::Shape { .. })));
+    /// ```
+    pub fn try_arange_step(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
+        if !start.is_finite() || !end.is_finite() {
+            return Err(Error::value(
+                "arange",
+                format!("unsupported range: {start} -> {end}"),
+            ));
         }
-        if (end - start) * step < 0.0 {
-            raise(Error::value(
+        if !step.is_finite() {
+            return Err(Error::value(
+                "arange",
+                format!("step must be a finite number, got {step}"),
+            ));
+        }
+        if step == 0.0 {
+            return Err(Error::value("arange", "step must be nonzero"));
+        }
+        if !(step > 0.0 && end >= start || step < 0.0 && end <= start) {
+            return Err(Error::value(
                 "arange",
                 "upper bound and larger bound inconsistent with step sign",
             ));
         }
-        let n = ((end - start) / step).ceil().max(0.0) as usize;
-        if dtype == DType::I64 {
-            for value in [start, step] {
-                dtype.check_scalar("arange", value).or_raise();
-            }
-            let (start_i, step_i) = (start as i64, step as i64);
-            // `end` itself need not fit (torch uses it only for the length), but the values
-            // must: one past i64's range is an error, not a wrapped number.
-            let values: Option<Vec<i64>> = (0..n as i64)
-                .map(|i| i.checked_mul(step_i)?.checked_add(start_i))
-                .collect();
-            let Some(values) = values else {
-                panic!(
-                    "arange: the values from {start} to {end} by {step} overflow torch.int64; \
-                     use an end within [-2^63, 2^63) or a float dtype"
-                );
-            };
-            return Tensor::from_vec(values, &[n]).expect("length matches");
+        // `end - start` of two finite bounds can still be infinite (1e308 - -1e308), never NaN.
+        let size = ((end - start) / step).ceil();
+        if size > i64::MAX as f64 {
+            return Err(Error::shape(
+                "arange",
+                format!(
+                    "invalid size, possible overflow: {start} -> {end} with step {step} has \
+                     {size:e} elements"
+                ),
+            ));
         }
-        let values: Vec<f64> = (0..n).map(|i| start + i as f64 * step).collect();
-        Tensor::from_vec(values, &[n])
-            .expect("length matches")
-            .to_dtype(dtype)
+        let n = size as usize;
+        let value = |i: usize| start + i as f64 * step;
+        match dtype {
+            DType::F32 => from_fn("arange", n, |i| value(i) as f32),
+            DType::F64 => from_fn("arange", n, value),
+            DType::I64 => {
+                // torch truncates start and step to integers first; the values must fit.
+                for value in [start, step] {
+                    dtype.check_scalar("arange", value)?;
+                }
+                let (start_i, step_i) = (start as i64, step as i64);
+                let fits = (n as i64).checked_sub(1).is_none_or(|last| {
+                    last.checked_mul(step_i)
+                        .and_then(|v| v.checked_add(start_i))
+                        .is_some()
+                });
+                if !fits {
+                    return Err(Error::value(
+                        "arange",
+                        format!(
+                            "the values from {start} to {end} by {step} overflow torch.int64; \
+                             use an end within [-2^63, 2^63) or a float dtype"
+                        ),
+                    ));
+                }
+                from_fn("arange", n, |i| start_i + i as i64 * step_i)
+            }
+            DType::Bool => from_fn("arange", n, |i| value(i) != 0.0),
+        }
     }
 
     /// `steps` evenly spaced `f32` values from `start` to `end` inclusive (`torch.linspace`).
+    ///
+    /// # Panics
+    /// If `steps` values cannot be allocated; see [`Tensor::try_linspace`].
+    #[track_caller]
     pub fn linspace(start: f64, end: f64, steps: usize) -> Tensor {
+        Tensor::try_linspace(start, end, steps).or_raise()
+    }
+
+    /// [`Tensor::linspace`], returning the error instead of panicking.
+    pub fn try_linspace(start: f64, end: f64, steps: usize) -> Result<Tensor> {
         let step = if steps > 1 {
             (end - start) / (steps - 1) as f64
         } else {
             0.0
         };
         // torch fills the second half from the end, so the last value is exactly `end`.
-        let values: Vec<f32> = (0..steps)
-            .map(|i| {
-                if i < steps / 2 {
-                    (start + step * i as f64) as f32
-                } else {
-                    (end - step * (steps - 1 - i) as f64) as f32
-                }
-            })
-            .collect();
-        Tensor::from_vec(values, &[steps]).expect("length matches")
+        from_fn("linspace", steps, |i| {
+            if i < steps / 2 {
+                (start + step * i as f64) as f32
+            } else {
+                (end - step * (steps - 1 - i) as f64) as f32
+            }
+        })
     }
 
     /// The `n x m` `f32` identity matrix (`torch.eye(n, m)`).
+    ///
+    /// # Panics
+    /// If `n * m` overflows or cannot be allocated; see [`Tensor::try_eye`].
+    #[track_caller]
     pub fn eye(n: usize, m: usize) -> Tensor {
-        let values: Vec<f32> = (0..n * m)
-            .map(|k| {
-                if k / m.max(1) == k % m.max(1) {
-                    1.0
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        Tensor::from_vec(values, &[n, m]).expect("length matches")
+        Tensor::try_eye(n, m).or_raise()
+    }
+
+    /// [`Tensor::eye`], returning the error instead of panicking.
+    ///
+    /// ```
+    /// # use cotangent::{Error, Tensor};
+    /// let err = Tensor::try_eye(1 << 32, 1 << 32).unwrap_err();
+    /// assert!(matches!(err, Error::Shape { op: "eye", .. }));
+    /// ```
+    pub fn try_eye(n: usize, m: usize) -> Result<Tensor> {
+        let shape = [n, m];
+        let len = check_shape("eye", &shape, DType::F32)?;
+        let mut values: Vec<f32> =
+            try_zeroed(len).map_err(|e| e.error("eye", &shape, DType::F32))?;
+        for i in 0..n.min(m) {
+            values[i * m + i] = 1.0;
+        }
+        Tensor::from_vec(values, &shape)
     }
 }
 

@@ -38,6 +38,35 @@ fn dot_mismatch(op: &'static str, n: usize, m: usize) -> Error {
     )
 }
 
+/// `dot_general` for the product op `op`: a failure of the product itself (its output too
+/// large to represent or to allocate) is named after `op`, the function the user called.
+fn product(
+    op: &'static str,
+    a: &Tensor,
+    b: &Tensor,
+    contracting: (&[isize], &[isize]),
+    batch: (&[isize], &[isize]),
+) -> Result<Tensor> {
+    try_dot_general(a, b, contracting, batch).map_err(|e| match e {
+        Error::Alloc {
+            op: "dot_general",
+            shape,
+            dtype,
+            bytes,
+        } => Error::Alloc {
+            op,
+            shape,
+            dtype,
+            bytes,
+        },
+        Error::Shape {
+            op: "dot_general",
+            msg,
+        } if msg.starts_with("Storage size calculation overflowed") => Error::Shape { op, msg },
+        other => other,
+    })
+}
+
 /// Like [`matmul`], returning an error instead of panicking.
 pub fn try_matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let (ra, rb) = (a.dim(), b.dim());
@@ -60,7 +89,7 @@ pub fn try_matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             if k != kb {
                 return Err(dot_mismatch("matmul", k, kb));
             }
-            try_dot_general(a, b, (&[0], &[0]), (&[], &[]))
+            product("matmul", a, b, (&[0], &[0]), (&[], &[]))
         }
         (_, 1) => {
             if k != kb {
@@ -72,7 +101,7 @@ pub fn try_matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                     ),
                 ));
             }
-            try_dot_general(a, b, (&[-1], &[0]), (&[], &[]))
+            product("matmul", a, b, (&[-1], &[0]), (&[], &[]))
         }
         (_, 2) => {
             // [..., n, k] @ [k, m]: one product with all of a's leading dims as rows.
@@ -86,14 +115,21 @@ pub fn try_matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                     ),
                 ));
             }
-            try_dot_general(a, b, (&[-1], &[0]), (&[], &[]))
+            product("matmul", a, b, (&[-1], &[0]), (&[], &[]))
         }
         _ => {
             // Batched: a vector a is a 1-row matrix, batch dims broadcast as views.
             let a2 = if ra == 1 { a.unsqueeze(0) } else { a.clone() };
             let (sa2, ra2) = (a2.shape().to_vec(), a2.dim());
             let batch = try_broadcast_shapes("matmul", &sa2[..ra2 - 2], &sb[..rb - 2])?;
-            let nb: usize = batch.iter().product();
+            let Some(nb) = crate::array::layout::checked_numel(&batch) else {
+                return Err(Error::shape(
+                    "matmul",
+                    format!(
+                        "Storage size calculation overflowed with sizes={batch:?} (the batch dims)"
+                    ),
+                ));
+            };
             if k != kb {
                 return Err(Error::shape(
                     "matmul",
@@ -111,7 +147,7 @@ pub fn try_matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             let b3 = try_broadcast_to("matmul", b, &shape_b)?;
             let bd: Vec<isize> = (0..batch.len() as isize).collect();
             let nbd = batch.len() as isize;
-            let out = try_dot_general(&a3, &b3, (&[nbd + 1], &[nbd]), (&bd, &bd))?;
+            let out = product("matmul", &a3, &b3, (&[nbd + 1], &[nbd]), (&bd, &bd))?;
             Ok(if ra == 1 { out.squeeze_dim(-2) } else { out })
         }
     }
@@ -174,7 +210,7 @@ pub fn mm(a: &Tensor, b: &Tensor) -> Tensor {
                 ),
             ));
         }
-        try_dot_general(a, b, (&[1], &[0]), (&[], &[]))
+        product("mm", a, b, (&[1], &[0]), (&[], &[]))
     };
     check().or_raise()
 }
@@ -225,7 +261,7 @@ pub fn bmm(a: &Tensor, b: &Tensor) -> Tensor {
                 ),
             ));
         }
-        try_dot_general(a, b, (&[2], &[1]), (&[0], &[0]))
+        product("bmm", a, b, (&[2], &[1]), (&[0], &[0]))
     };
     check().or_raise()
 }
@@ -257,7 +293,7 @@ pub fn dot(a: &Tensor, b: &Tensor) -> Tensor {
         if a.shape()[0] != b.shape()[0] {
             return Err(dot_mismatch("dot", a.shape()[0], b.shape()[0]));
         }
-        try_dot_general(a, b, (&[0], &[0]), (&[], &[]))
+        product("dot", a, b, (&[0], &[0]), (&[], &[]))
     };
     check().or_raise()
 }
@@ -296,7 +332,7 @@ pub fn mv(a: &Tensor, v: &Tensor) -> Tensor {
                 ),
             ));
         }
-        try_dot_general(a, v, (&[1], &[0]), (&[], &[]))
+        product("mv", a, v, (&[1], &[0]), (&[], &[]))
     };
     check().or_raise()
 }
@@ -323,7 +359,7 @@ pub fn outer(a: &Tensor, b: &Tensor) -> Tensor {
             }
         }
         no_bool("outer", a, b)?;
-        try_dot_general(a, b, (&[], &[]), (&[], &[]))
+        product("outer", a, b, (&[], &[]), (&[], &[]))
     };
     check().or_raise()
 }
@@ -356,7 +392,7 @@ pub fn try_tensordot(a: &Tensor, b: &Tensor, dims_a: &[isize], dims_b: &[isize])
             ));
         }
     }
-    try_dot_general(a, b, (dims_a, dims_b), (&[], &[]))
+    product("tensordot", a, b, (dims_a, dims_b), (&[], &[]))
 }
 
 /// Sum of products over the paired dims `dims_a` of `a` and `dims_b` of `b`
@@ -404,7 +440,7 @@ pub fn try_linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<
         ));
     }
     // Contract x's last dim with weight's last dim: weight is read transposed in place.
-    let y = try_dot_general(x, weight, (&[-1], &[-1]), (&[], &[]))?;
+    let y = product("linear", x, weight, (&[-1], &[-1]), (&[], &[]))?;
     match bias {
         None => Ok(y),
         Some(b) => {

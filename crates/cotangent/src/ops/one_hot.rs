@@ -2,7 +2,7 @@
 //! broadcast comparison of the indices against `0..num_classes`.
 
 use crate::array::DType;
-use crate::error::{Error, raise};
+use crate::error::{Error, OrRaise, raise};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::Tensor;
 
@@ -53,7 +53,7 @@ pub fn one_hot(x: &Tensor, num_classes: i64) -> Tensor {
         }
         let largest = x.max().item::<i64>();
         if num_classes == -1 {
-            largest + 1
+            largest.saturating_add(1)
         } else if largest >= num_classes {
             raise(Error::index(
                 "one_hot",
@@ -65,6 +65,9 @@ pub fn one_hot(x: &Tensor, num_classes: i64) -> Tensor {
             num_classes
         }
     };
+    let mut shape = x.shape().to_vec();
+    shape.push(classes as usize);
+    crate::array::layout::check_shape("one_hot", &shape, DType::I64).or_raise();
     x.unsqueeze(-1)
         .eq(&Tensor::arange(classes))
         .to_dtype(DType::I64)

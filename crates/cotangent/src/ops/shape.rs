@@ -4,9 +4,10 @@
 
 use std::borrow::Borrow;
 
-use crate::array::Dims;
+use crate::array::alloc::{alloc_named, try_with_capacity};
+use crate::array::{DType, Dims};
 use crate::error::{Error, OrRaise, raise};
-use crate::primitives::concatenate::cat;
+use crate::primitives::concatenate::{cat, try_cat};
 use crate::primitives::frontend::normalize_dim;
 use crate::testing::{OpInfo, RefArray, TestRng};
 use crate::trace::Tensor;
@@ -46,8 +47,13 @@ pub fn stack<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Tensor {
         }
     }
     let d = normalize_dim("stack", dim, first.dim() + 1) as isize;
+    let mut shape = first.shape().to_vec();
+    shape.insert(d as usize, tensors.len());
+    crate::array::layout::check_shape("stack", &shape, first.dtype()).or_raise();
     let parts: Vec<Tensor> = tensors.iter().map(|t| t.borrow().unsqueeze(d)).collect();
-    cat(&parts, d)
+    try_cat(&parts, d)
+        .map_err(|e| alloc_named("stack", e))
+        .or_raise()
 }
 
 /// `x` as is if it has at least `rank` dims, else with leading size-1 dims added (torch's
@@ -155,7 +161,10 @@ pub fn split(x: &Tensor, split_size: usize, dim: isize) -> Vec<Tensor> {
 pub fn split_with_sizes(x: &Tensor, split_sizes: &[usize], dim: isize) -> Vec<Tensor> {
     let d = split_dim("split_with_sizes", x, dim);
     let n = x.shape()[d];
-    if split_sizes.iter().sum::<usize>() != n {
+    let total = split_sizes
+        .iter()
+        .try_fold(0usize, |total, &s| total.checked_add(s));
+    if total != Some(n) {
         raise(Error::shape(
             "split_with_sizes",
             format!(
@@ -189,8 +198,13 @@ pub fn chunk(x: &Tensor, chunks: usize, dim: isize) -> Vec<Tensor> {
     let d = split_dim("chunk", x, dim);
     let n = x.shape()[d];
     if n == 0 {
-        // torch: as many empty pieces as asked for.
-        return narrow_pieces(x, d, &vec![0; chunks]);
+        // torch: as many empty pieces as asked for (a count from the caller: allocated
+        // fallibly).
+        let mut pieces = try_with_capacity(chunks)
+            .map_err(|e| e.error("chunk", &[chunks], x.dtype()))
+            .or_raise();
+        pieces.extend((0..chunks).map(|_| x.narrow(d as isize, 0, 0)));
+        return pieces;
     }
     split(x, n.div_ceil(chunks), d as isize)
 }
@@ -224,15 +238,22 @@ fn narrow_pieces(x: &Tensor, d: usize, sizes: &[usize]) -> Vec<Tensor> {
 pub fn flip(x: &Tensor, dims: &[isize]) -> Tensor {
     let axes: Dims =
         crate::primitives::frontend::try_normalize_dims("flip", dims, x.dim()).or_raise();
-    axes.iter().fold(x.clone(), |y, &d| {
-        let n = y.shape()[d] as i64;
+    // A loop, not a fold: a closure would hide the caller's line from the errors below.
+    let mut y = x.clone();
+    for d in axes {
+        let n = y.shape()[d];
         if n <= 1 {
-            return y;
+            continue;
         }
-        let reversed = Tensor::from_vec((0..n).rev().collect::<Vec<i64>>(), &[n as usize])
-            .expect("length matches");
-        y.index_select(d as isize, &reversed)
-    })
+        // `y` may be a broadcast view of any size: the index is allocated fallibly.
+        let mut reversed = try_with_capacity(n)
+            .map_err(|e| e.error("flip", y.shape(), DType::I64))
+            .or_raise();
+        reversed.extend((0..n as i64).rev());
+        let index = Tensor::from_vec(reversed, &[n]).expect("length matches");
+        y = y.index_select(d as isize, &index);
+    }
+    y
 }
 
 /// `x` tiled `sizes[d]` times along each dim (`x.repeat(sizes)`); `sizes` may be longer than
@@ -266,12 +287,30 @@ pub fn repeat(x: &Tensor, sizes: &[usize]) -> Tensor {
     // [1, s0, 1, s1, ...] broadcast to [r0, s0, r1, s1, ...], then merged pairwise.
     let spread: Vec<isize> = own.iter().flat_map(|&s| [1, s as isize]).collect();
     let target: Vec<usize> = sizes.iter().zip(&own).flat_map(|(&r, &s)| [r, s]).collect();
-    let merged: Vec<isize> = sizes
+    let merged: Option<Vec<usize>> = sizes
         .iter()
         .zip(&own)
-        .map(|(&r, &s)| (r * s) as isize)
+        .map(|(&r, &s)| r.checked_mul(s))
         .collect();
-    x.reshape(&spread).broadcast_to(&target).reshape(&merged)
+    let merged = match merged {
+        Some(m) => m,
+        // The message names the sizes of the result that do not fit.
+        None => raise(Error::shape(
+            "repeat",
+            format!(
+                "Storage size calculation overflowed: repeating shape {:?} by {sizes:?} gives \
+                 sizes above 2^64",
+                x.shape()
+            ),
+        )),
+    };
+    crate::array::layout::check_shape("repeat", &merged, x.dtype()).or_raise();
+    let merged: Vec<isize> = merged.iter().map(|&m| m as isize).collect();
+    x.reshape(&spread)
+        .broadcast_to(&target)
+        .try_reshape(&merged)
+        .map_err(|e| alloc_named("repeat", e))
+        .or_raise()
 }
 
 impl Tensor {

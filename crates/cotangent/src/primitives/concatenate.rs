@@ -71,7 +71,18 @@ impl Primitive for Concatenate {
             if let Some(msg) = size_mismatch(self.axis, first.shape, x.shape, k) {
                 return Err(Error::shape("cat", msg));
             }
-            shape[self.axis] += x.shape[self.axis];
+            let Some(total) = shape[self.axis].checked_add(x.shape[self.axis]) else {
+                let sizes: Vec<usize> = inputs.iter().map(|x| x.shape[self.axis]).collect();
+                return Err(Error::shape(
+                    "cat",
+                    format!(
+                        "Storage size calculation overflowed: the sizes {sizes:?} along dim {} \
+                         add up to more than 2^64",
+                        self.axis
+                    ),
+                ));
+            };
+            shape[self.axis] = total;
         }
         Ok(Aval {
             shape,

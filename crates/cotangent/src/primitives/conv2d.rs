@@ -34,6 +34,22 @@ fn out_len(input: usize, k: usize, stride: usize, pad: usize, dil: usize) -> Opt
         .map(|x| x / stride + 1)
 }
 
+/// Whether a window geometry fits the arithmetic of the shape rule and of the derivative
+/// rules (which pad and crop by signed amounts): the padded input plus one stride, and the
+/// dilated kernel, are at most `isize::MAX`. Shared with `max_pool2d`.
+pub(crate) fn window_fits(input: usize, k: usize, stride: usize, pad: usize, dil: usize) -> bool {
+    let limit = isize::MAX as usize;
+    let padded = pad
+        .checked_mul(2)
+        .and_then(|p| p.checked_add(input))
+        .and_then(|p| p.checked_add(stride));
+    let span = k
+        .checked_sub(1)
+        .and_then(|k| k.checked_mul(dil))
+        .and_then(|s| s.checked_add(1));
+    matches!((padded, span), (Some(p), Some(s)) if p <= limit && s <= limit)
+}
+
 impl Primitive for Conv2d {
     fn name(&self) -> &'static str {
         "conv2d"
@@ -84,19 +100,29 @@ impl Primitive for Conv2d {
                 w.shape
             ));
         }
-        if cg * groups != c {
+        if cg.checked_mul(groups) != Some(c) {
             return err(format!(
                 "Given groups={groups}, weight of size {:?}, expected input{:?} to have {} channels, \
                  but got {c} channels instead",
                 w.shape,
                 x.shape,
-                cg * groups
+                cg as u128 * groups as u128
             ));
         }
         if kh == 0 || kw == 0 {
             return err(format!(
                 "kernel size must be positive, but got weight of size {:?}",
                 w.shape
+            ));
+        }
+        if !window_fits(h, kh, stride[0], padding[0], dilation[0])
+            || !window_fits(wd, kw, stride[1], padding[1], dilation[1])
+        {
+            return err(format!(
+                "padding={padding:?}, stride={stride:?} and dilation={dilation:?} overflow the \
+                 output size calculation for input {:?} and weight {:?}; each padded size and \
+                 dilated kernel size must stay below 2^63",
+                x.shape, w.shape
             ));
         }
         match (

@@ -87,6 +87,8 @@ pub fn try_broadcast_to(op: &'static str, x: &Tensor, shape: &[usize]) -> Result
     if x.shape() == shape {
         return Ok(x.clone());
     }
+    // A view costs nothing, but its size must be representable like any tensor's.
+    crate::array::layout::check_shape(op, shape, x.dtype())?;
     let (rank, xr) = (shape.len(), x.dim());
     if xr > rank {
         return Err(Error::shape(

@@ -8,6 +8,7 @@
 //! the rules are written with public ops over the window taps (strided slices of the padded
 //! input), so ties share the gradient equally (torch picks the first maximum).
 
+use super::conv2d::window_fits;
 use super::reshape::reshape_to;
 use super::rules::batch_at_front;
 use super::slice::{slice_all, unslice};
@@ -97,6 +98,16 @@ impl Primitive for MaxPool2d {
                 "pad should be smaller than or equal to half of kernel size, but got padW = {}, \
                  padH = {}, kW = {}, kH = {}",
                 pad[1], pad[0], k[1], k[0]
+            ));
+        }
+        if !window_fits(h, k[0], stride[0], pad[0], dilation[0])
+            || !window_fits(w, k[1], stride[1], pad[1], dilation[1])
+        {
+            return err(format!(
+                "kernel_size={k:?}, stride={stride:?} and dilation={dilation:?} overflow the \
+                 output size calculation for input {:?}; each padded size and dilated kernel \
+                 size must stay below 2^63",
+                x.shape
             ));
         }
         match (

@@ -37,9 +37,24 @@ impl Primitive for Pad {
                 ),
             ));
         }
-        let shape = (0..x.shape.len()).map(|d| self.lo[d] + x.shape[d] + self.hi[d]);
+        let mut shape = Dims::new();
+        for d in 0..x.shape.len() {
+            match x.shape[d].checked_add(self.lo[d]).and_then(|n| n.checked_add(self.hi[d])) {
+                Some(n) => shape.push(n),
+                None => {
+                    return Err(Error::shape(
+                        "pad",
+                        format!(
+                            "Storage size calculation overflowed: padding dim {d} of shape {:?} \
+                             by {} and {} gives more than 2^64 elements",
+                            x.shape, self.lo[d], self.hi[d]
+                        ),
+                    ));
+                }
+            }
+        }
         Ok(Aval {
-            shape: shape.collect(),
+            shape,
             dtype: x.dtype,
         })
     }
@@ -151,8 +166,9 @@ pub fn try_pad(x: &Tensor, pad: &[isize], value: f64) -> Result<Tensor> {
     for (k, pair) in pad.chunks(2).enumerate() {
         let d = rank - 1 - k;
         let (before, after, size) = (pair[0], pair[1], x.shape()[d] as isize);
-        let crop = before.min(0) + after.min(0);
-        if size + before + after < 0 || size + crop < 0 {
+        // In i128: amounts near isize::MIN or MAX must not wrap.
+        let (b, a, n) = (before as i128, after as i128, size as i128);
+        if n + b + a < 0 || n + b.min(0) + a.min(0) < 0 {
             return Err(Error::shape(
                 "pad",
                 format!(
@@ -162,7 +178,7 @@ pub fn try_pad(x: &Tensor, pad: &[isize], value: f64) -> Result<Tensor> {
                 ),
             ));
         }
-        start[d] = (-before).max(0) as usize;
+        start[d] = if before < 0 { before.unsigned_abs() } else { 0 };
         limit[d] = (size + after.min(0)) as usize;
         lo[d] = before.max(0) as usize;
         hi[d] = after.max(0) as usize;

@@ -15,9 +15,9 @@ use super::rules::batch_at_front;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend::{self, Distribution};
 use crate::array::{Array, DType, Dims};
-use crate::error::{Error, Result, raise};
+use crate::error::{Error, OrRaise, Result, raise};
 use crate::testing::{OpInfo, RefArray};
-use crate::trace::{Tensor, bind_random};
+use crate::trace::{Tensor, try_bind_random};
 
 /// What a [`Random`] primitive draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -201,7 +201,13 @@ impl Primitive for Random {
 /// (an integer dtype for `rand`) reserve nothing and fail in the shape rule.
 #[track_caller]
 fn draw(kind: RandomKind, shape: &[usize], dtype: DType, inputs: &[&Tensor]) -> Tensor {
-    let mut n: usize = shape.iter().product();
+    try_draw(kind, shape, dtype, inputs).or_raise()
+}
+
+/// [`draw`], returning the error: a shape whose size overflows (checked before any block is
+/// reserved), the shape rule's, or an allocation the kernel could not make.
+fn try_draw(kind: RandomKind, shape: &[usize], dtype: DType, inputs: &[&Tensor]) -> Result<Tensor> {
+    let mut n = crate::array::layout::check_shape(kind.name(), shape, dtype)?;
     if kind == RandomKind::RandPerm {
         // Each row of a batch of permutations starts on a whole block (two draws a block).
         let last = shape.last().copied().unwrap_or(1).max(1);
@@ -210,7 +216,7 @@ fn draw(kind: RandomKind, shape: &[usize], dtype: DType, inputs: &[&Tensor]) -> 
     let key = backend::reserve_random(kind.distribution(), dtype, n)
         // The shape rule rejects this pair with the user-facing message.
         .unwrap_or(RngState { seed: 0, offset: 0 });
-    bind_random(
+    try_bind_random(
         Random {
             kind,
             shape: shape.into(),
@@ -289,6 +295,18 @@ pub fn rand(shape: &[usize], dtype: DType) -> Tensor {
     draw(RandomKind::Uniform, shape, dtype, &[])
 }
 
+/// [`rand`], returning the error instead of panicking: [`Error::DType`] for a non-float
+/// dtype, [`Error::Shape`] if the shape's size overflows, [`Error::Alloc`] if the memory
+/// cannot be allocated.
+///
+/// ```
+/// # use cotangent::{DType, Error, try_rand};
+/// assert!(matches!(try_rand(&[1 << 60], DType::F32), Err(Error::Alloc { op: "rand", .. })));
+/// ```
+pub fn try_rand(shape: &[usize], dtype: DType) -> Result<Tensor> {
+    try_draw(RandomKind::Uniform, shape, dtype, &[])
+}
+
 /// Standard normal samples of a float `dtype` (`torch.randn(shape, dtype=dtype)`).
 ///
 /// # Panics
@@ -301,6 +319,11 @@ pub fn rand(shape: &[usize], dtype: DType) -> Tensor {
 #[track_caller]
 pub fn randn(shape: &[usize], dtype: DType) -> Tensor {
     draw(RandomKind::Normal, shape, dtype, &[])
+}
+
+/// [`randn`], returning the error instead of panicking (as [`try_rand`]).
+pub fn try_randn(shape: &[usize], dtype: DType) -> Result<Tensor> {
+    try_draw(RandomKind::Normal, shape, dtype, &[])
 }
 
 /// `i64` samples uniform on `[low, high)` (`torch.randint(low, high, shape)`).
@@ -318,6 +341,11 @@ pub fn randint(low: i64, high: i64, shape: &[usize]) -> Tensor {
     draw(RandomKind::RandInt { low, high }, shape, DType::I64, &[])
 }
 
+/// [`randint`], returning the error instead of panicking.
+pub fn try_randint(low: i64, high: i64, shape: &[usize]) -> Result<Tensor> {
+    try_draw(RandomKind::RandInt { low, high }, shape, DType::I64, &[])
+}
+
 /// A random permutation of `0..n` as `i64` (`torch.randperm(n)`).
 ///
 /// ```
@@ -326,8 +354,15 @@ pub fn randint(low: i64, high: i64, shape: &[usize]) -> Tensor {
 /// p.sort();
 /// assert_eq!(p, vec![0, 1, 2, 3, 4]);
 /// ```
+#[track_caller]
 pub fn randperm(n: usize) -> Tensor {
     draw(RandomKind::RandPerm, &[n], DType::I64, &[])
+}
+
+/// [`randperm`], returning the error instead of panicking ([`Error::Shape`] or
+/// [`Error::Alloc`] for an `n` too large).
+pub fn try_randperm(n: usize) -> Result<Tensor> {
+    try_draw(RandomKind::RandPerm, &[n], DType::I64, &[])
 }
 
 /// `1` with probability `p[i]`, else `0`, elementwise, in `p`'s dtype
@@ -343,8 +378,13 @@ pub fn randperm(n: usize) -> Tensor {
 /// ```
 #[track_caller]
 pub fn bernoulli(p: &Tensor) -> Tensor {
+    try_bernoulli(p).or_raise()
+}
+
+/// [`bernoulli`], returning the error instead of panicking.
+pub fn try_bernoulli(p: &Tensor) -> Result<Tensor> {
     if !p.dtype().is_float() {
-        raise(Error::dtype(
+        return Err(Error::dtype(
             "bernoulli",
             format!(
                 "\"bernoulli_tensor_cpu_p_\" not implemented for '{}'; give p a float dtype",
@@ -352,7 +392,7 @@ pub fn bernoulli(p: &Tensor) -> Tensor {
             ),
         ));
     }
-    draw(RandomKind::Bernoulli, p.shape(), p.dtype(), &[p])
+    try_draw(RandomKind::Bernoulli, p.shape(), p.dtype(), &[p])
 }
 
 /// `f32` samples from `N(mean, std^2)` (`torch.normal(mean, std, shape)`).
@@ -367,13 +407,21 @@ pub fn bernoulli(p: &Tensor) -> Tensor {
 /// ```
 #[track_caller]
 pub fn normal(mean: f64, std: f64, shape: &[usize]) -> Tensor {
+    try_normal(mean, std, shape).or_raise()
+}
+
+/// [`normal`], returning the error instead of panicking.
+pub fn try_normal(mean: f64, std: f64, shape: &[usize]) -> Result<Tensor> {
     if std.is_nan() || std < 0.0 {
-        raise(Error::value(
+        return Err(Error::value(
             "normal",
             format!("normal expects std >= 0.0, but found std {std}"),
         ));
     }
-    randn(shape, DType::F32) * std + mean
+    let z = try_draw(RandomKind::Normal, shape, DType::F32, &[])?;
+    // The scaled copies can fail to allocate too; the draw's op names them.
+    crate::error::catch(|| z * std + mean)
+        .map_err(|e| crate::array::alloc::alloc_named("normal", e))
 }
 
 impl Tensor {
@@ -383,6 +431,7 @@ impl Tensor {
     /// # use cotangent::Tensor;
     /// assert_eq!(Tensor::rand(&[2, 2]).shape(), &[2, 2]);
     /// ```
+    #[track_caller]
     pub fn rand(shape: &[usize]) -> Tensor {
         rand(shape, DType::F32)
     }
@@ -399,6 +448,7 @@ impl Tensor {
     /// # use cotangent::Tensor;
     /// assert_eq!(Tensor::randn(&[5]).shape(), &[5]);
     /// ```
+    #[track_caller]
     pub fn randn(shape: &[usize]) -> Tensor {
         randn(shape, DType::F32)
     }
@@ -416,6 +466,7 @@ impl Tensor {
     }
 
     /// A random permutation of `0..n`; see [`randperm`].
+    #[track_caller]
     pub fn randperm(n: usize) -> Tensor {
         randperm(n)
     }
@@ -442,6 +493,16 @@ impl Tensor {
     #[track_caller]
     pub fn randn_like(&self) -> Tensor {
         randn(self.shape(), self.dtype())
+    }
+
+    /// [`Tensor::rand_like`], returning the error instead of panicking.
+    pub fn try_rand_like(&self) -> Result<Tensor> {
+        try_rand(self.shape(), self.dtype())
+    }
+
+    /// [`Tensor::randn_like`], returning the error instead of panicking.
+    pub fn try_randn_like(&self) -> Result<Tensor> {
+        try_randn(self.shape(), self.dtype())
     }
 
     /// Bernoulli samples with this tensor as the probabilities (`p.bernoulli()`); see

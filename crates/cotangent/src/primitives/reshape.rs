@@ -9,7 +9,7 @@ use crate::array::backend;
 use crate::array::{Array, Dims};
 use crate::error::{Error, Result, OrRaise, raise};
 use crate::testing::{OpInfo, RefArray};
-use crate::trace::{Tensor, bind};
+use crate::trace::{Tensor, bind, try_bind};
 
 /// Reshape to `shape` (same element count).
 #[derive(Clone, Debug)]
@@ -25,7 +25,7 @@ impl Primitive for Reshape {
     fn shape_rule(&self, inputs: &[AvalRef<'_>]) -> Result<Aval> {
         let x = inputs[0];
         let n: usize = x.shape.iter().product();
-        if self.shape.iter().product::<usize>() != n {
+        if crate::array::layout::checked_numel(&self.shape) != Some(n) {
             return Err(Error::shape(
                 "reshape",
                 format!("shape '{:?}' is invalid for input of size {n}", self.shape.as_slice()),
@@ -77,7 +77,14 @@ pub fn try_infer_shape(op: &'static str, shape: &[isize], numel: usize) -> Resul
             }
             -1 => infer = Some(i),
             s if s < 0 => return Err(Error::value(op, format!("invalid shape dimension {s}"))),
-            s => known *= s as usize,
+            s => {
+                known = known.checked_mul(s as usize).ok_or_else(|| {
+                    Error::shape(
+                        op,
+                        format!("Storage size calculation overflowed with sizes={shape:?}"),
+                    )
+                })?
+            }
         }
     }
     let mut out: Dims = shape.iter().map(|&s| s.max(0) as usize).collect();
@@ -96,7 +103,7 @@ pub fn try_infer_shape(op: &'static str, shape: &[isize], numel: usize) -> Resul
         }
         out[i] = numel / known;
     }
-    if out.iter().product::<usize>() != numel {
+    if crate::array::layout::checked_numel(&out) != Some(numel) {
         return Err(Error::shape(op, format!("shape '{shape:?}' is invalid for input of size {numel}")));
     }
     Ok(out)
@@ -134,7 +141,11 @@ impl Tensor {
     /// Like [`Tensor::reshape`], returning an error instead of panicking.
     pub fn try_reshape(&self, shape: &[isize]) -> Result<Tensor> {
         let shape = try_infer_shape("reshape", shape, self.numel())?;
-        Ok(reshape_to(self, &shape))
+        if self.shape() == shape.as_slice() {
+            return Ok(self.clone());
+        }
+        // A copy (of a non-contiguous view) can fail to allocate: that is returned too.
+        try_bind(Reshape { shape }, &[self])
     }
 
     /// torch's `view`: a reshape (cotangent's arrays are immutable, so a view and a copy

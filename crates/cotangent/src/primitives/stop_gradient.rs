@@ -49,6 +49,7 @@ impl Primitive for StopGradient {
 /// let g: Tensor = grad(|x: Tensor| &(&x * &x) - &stop_gradient(&(&x * &x)))(Tensor::scalar(1.5f64));
 /// assert_eq!(g.item::<f64>(), 3.0);
 /// ```
+#[track_caller]
 pub fn stop_gradient(x: &Tensor) -> Tensor {
     if x.is_concrete() {
         return x.clone();

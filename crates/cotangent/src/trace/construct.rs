@@ -71,7 +71,15 @@ impl Tensor {
     /// A tensor owning `data` in row-major order with the given shape.
     ///
     /// # Errors
-    /// [`Error::ShapeData`] if `data.len()` is not the product of `shape`.
+    /// [`Error::ShapeData`] if `data.len()` is not the product of `shape`; [`Error::Shape`]
+    /// if that product overflows (torch: "Storage size calculation overflowed with
+    /// sizes=[...]").
+    ///
+    /// ```
+    /// # use cotangent::{Error, Tensor};
+    /// let err = Tensor::from_vec(vec![1.0f32, 2.0], &[3, 0x5555555555555556]).unwrap_err();
+    /// assert!(matches!(err, Error::Shape { op: "from_vec", .. }));
+    /// ```
     pub fn from_vec<T: StorageElement>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
         Ok(Tensor::from_array(Array::from_vec(data, shape)?))
     }
@@ -79,7 +87,7 @@ impl Tensor {
     /// A tensor copying `data` in row-major order with the given shape.
     ///
     /// # Errors
-    /// [`Error::ShapeData`] if `data.len()` is not the product of `shape`.
+    /// As [`Tensor::from_vec`].
     pub fn from_slice<T: StorageElement>(data: &[T], shape: &[usize]) -> Result<Tensor> {
         Tensor::from_vec(data.to_vec(), shape)
     }
@@ -115,8 +123,18 @@ impl Tensor {
     }
 
     /// The elements in row-major order, converted to `T` (`as` semantics).
+    ///
+    /// # Panics
+    /// Under `vmap`, and with [`Error::Alloc`] if the vector cannot be allocated (a large
+    /// broadcast view).
+    #[track_caller]
     pub fn to_vec<T: StorageElement>(&self) -> Vec<T> {
         self.array().to_vec()
+    }
+
+    /// Like [`Tensor::to_vec`], returning the error instead of panicking.
+    pub fn try_to_vec<T: StorageElement>(&self) -> Result<Vec<T>> {
+        self.try_array()?.try_to_vec()
     }
 
     /// The value of a one-element tensor (`x.item()`).

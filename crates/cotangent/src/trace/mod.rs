@@ -297,17 +297,15 @@ fn draw_in_frames(prim: &dyn DynPrimitive, constants: &[&Tensor]) -> Result<Tens
     eval_concrete(prim, constants)
 }
 
-/// [`bind`] for random draws: a draw from constant inputs (`bernoulli` of a concrete
+/// [`try_bind`] for random draws: a draw from constant inputs (`bernoulli` of a concrete
 /// probability) is still seen by `vmap`, which must refuse it, share it or draw per
 /// example, as torch's randomness flag says; other primitives of constants just run.
-#[track_caller]
-pub(crate) fn bind_random<P: Primitive + Clone>(prim: P, inputs: &[&Tensor]) -> Tensor {
-    let result = if inputs.iter().all(|t| t.is_concrete()) && !frame::no_frames() {
+pub(crate) fn try_bind_random<P: Primitive + Clone>(prim: P, inputs: &[&Tensor]) -> Result<Tensor> {
+    if inputs.iter().all(|t| t.is_concrete()) && !frame::no_frames() {
         draw_in_frames(&prim, inputs)
     } else {
         try_bind(prim, inputs)
-    };
-    result.or_raise()
+    }
 }
 
 /// Run the shape rule on logical shapes, so errors under transforms read as in eager mode.
@@ -319,7 +317,15 @@ fn check_shapes(prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Result<()> {
             dtype: t.dtype(),
         })
         .collect();
-    prim.shape_rule(&avals).map(|_| ())
+    let out = prim.shape_rule(&avals)?;
+    check_output(prim.name(), &out)
+}
+
+/// Every shape a primitive produces is checked here, views included: a shape whose size
+/// overflows is an error naming the op, so no element count or buffer index downstream can
+/// wrap (the shape rules compute sizes with checked arithmetic up to this point).
+fn check_output(op: &'static str, out: &crate::primitives::Aval) -> Result<()> {
+    crate::array::layout::check_shape(op, &out.shape, out.dtype).map(|_| ())
 }
 
 /// The eager path: check shapes, evaluate on the backend. No allocation beyond the output.
@@ -347,6 +353,7 @@ fn eval_eager<P: Primitive + ?Sized>(prim: &P, arrays: &[&Array]) -> Result<Tens
         3 => prim.shape_rule(&[aval(arrays[0]), aval(arrays[1]), aval(arrays[2])])?,
         _ => prim.shape_rule(&arrays.iter().map(|a| aval(a)).collect::<Vec<_>>())?,
     };
+    check_output(prim.name(), &out)?;
     let result =
         boundary(|| prim.eval(arrays, &out)).map_err(|e| complete_alloc(e, prim.name(), &out))?;
     debug_assert_eq!(

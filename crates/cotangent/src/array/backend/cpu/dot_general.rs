@@ -9,6 +9,7 @@
 //! first copied row-major in `[batch, free, contracting]` order, after which both do.
 
 use super::matmul::{MatRef, gemm_batched, gemm_batched_i64};
+use crate::array::alloc::with_capacity_or_defer;
 use crate::array::backend::DotDims;
 use crate::array::storage::{StorageElement, alloc_uninit};
 use crate::array::{Array, DType, Dims, Layout};
@@ -52,11 +53,12 @@ fn merged_stride(layout: &Layout, dims: &[usize]) -> Option<usize> {
 }
 
 /// Offsets of every batch entry (row-major over `batch` dims) of `layout`.
-fn batch_offsets(layout: &Layout, batch: &[usize]) -> Vec<usize> {
+/// `dtype` is the product's, for the error if the offsets cannot be allocated.
+fn batch_offsets(layout: &Layout, batch: &[usize], dtype: DType) -> Vec<usize> {
     let sizes: Vec<usize> = batch.iter().map(|&d| layout.shape()[d]).collect();
     let strides: Vec<usize> = batch.iter().map(|&d| layout.strides()[d]).collect();
     let count: usize = sizes.iter().product();
-    let mut out = Vec::with_capacity(count);
+    let mut out = with_capacity_or_defer(count, dtype);
     let mut index = vec![0usize; sizes.len()];
     let mut pos = layout.offset();
     for _ in 0..count {
@@ -81,7 +83,7 @@ fn operand(x: &Array, batch: &[usize], rows: &[usize], cols: &[usize]) -> Operan
     if let (Some(rs), Some(cs)) = (merged_stride(layout, rows), merged_stride(layout, cols)) {
         return Operand {
             array: x.clone(),
-            offsets: batch_offsets(layout, batch),
+            offsets: batch_offsets(layout, batch, x.dtype()),
             row_stride: rs as isize,
             col_stride: cs as isize,
         };
@@ -97,7 +99,7 @@ fn operand(x: &Array, batch: &[usize], rows: &[usize], cols: &[usize]) -> Operan
     let rs = merged_stride(l, &new_rows).expect("row-major copy merges");
     let cs = merged_stride(l, &new_cols).expect("row-major copy merges");
     Operand {
-        offsets: batch_offsets(l, &new_batch),
+        offsets: batch_offsets(l, &new_batch, x.dtype()),
         array: copy,
         row_stride: rs as isize,
         col_stride: cs as isize,
@@ -176,7 +178,10 @@ mod tests {
         assert_eq!(merged_stride(&t, &[2, 1]), Some(4));
         assert_eq!(merged_stride(&t, &[1, 2]), None);
         let b = Layout::contiguous(&[3]).broadcast_in_dim(&[5, 3], &[1]);
-        assert_eq!(batch_offsets(&b, &[0]), vec![0; 5]);
-        assert_eq!(batch_offsets(&l, &[0, 1]), vec![0, 4, 8, 12, 16, 20]);
+        assert_eq!(batch_offsets(&b, &[0], DType::F32), vec![0; 5]);
+        assert_eq!(
+            batch_offsets(&l, &[0, 1], DType::F32),
+            vec![0, 4, 8, 12, 16, 20]
+        );
     }
 }

@@ -16,6 +16,9 @@
 use gemm::Parallelism;
 use rayon::prelude::*;
 
+use crate::array::DType;
+use crate::array::alloc::AllocFailed;
+
 /// Per-product work (`m * n * k` multiply-adds) from which one product is split across threads
 /// inside `gemm`. Below it, products run single-threaded (and a batch of them is split across
 /// the batch instead).
@@ -50,6 +53,8 @@ pub(crate) trait GemmScalar:
     + std::ops::Mul<Output = Self>
     + 'static
 {
+    /// The dtype, for errors.
+    const DTYPE: DType;
     /// Additive identity.
     const ZERO: Self;
     /// Multiplicative identity.
@@ -61,6 +66,7 @@ pub(crate) trait GemmScalar:
 }
 
 impl GemmScalar for f32 {
+    const DTYPE: DType = DType::F32;
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
     const NEG_INFINITY: Self = f32::NEG_INFINITY;
@@ -71,6 +77,7 @@ impl GemmScalar for f32 {
 }
 
 impl GemmScalar for f64 {
+    const DTYPE: DType = DType::F64;
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
     const NEG_INFINITY: Self = f64::NEG_INFINITY;
@@ -375,8 +382,10 @@ fn conv_out_len(
     pad: usize,
     dil: usize,
 ) -> Option<usize> {
-    let padded = input + 2 * pad;
-    let span = dil * (kernel - 1) + 1;
+    // Checked: the shape rule keeps these sizes below 2^63, but this entry point asserts its
+    // own preconditions.
+    let padded = input.checked_add(pad.checked_mul(2)?)?;
+    let span = dil.checked_mul(kernel.checked_sub(1)?)?.checked_add(1)?;
     padded.checked_sub(span).map(|x| x / stride + 1)
 }
 
@@ -504,6 +513,19 @@ impl ConvGeom {
     }
 }
 
+/// `buf` resized to `len` elements (`None`: a count that overflows), for a temporary as large
+/// as the data (im2col columns, a product block): a refusal of the allocator fails the kernel
+/// with `Error::Alloc` instead of aborting.
+fn resize_temp<T: GemmScalar>(buf: &mut Vec<T>, len: Option<usize>) {
+    let Some(len) = len else {
+        AllocFailed { bytes: usize::MAX }.defer(T::DTYPE)
+    };
+    if len > buf.len() && buf.try_reserve_exact(len - buf.len()).is_err() {
+        AllocFailed::of::<T>(len).defer(T::DTYPE)
+    }
+    buf.resize(len, T::ZERO);
+}
+
 /// Columns per product below which the images of an ungrouped convolution share one product:
 /// a product per image of a few output pixels would be mostly gemm's packing overhead.
 const CONV_BATCH_COLS: usize = 512;
@@ -583,7 +605,7 @@ pub(crate) fn conv2d_forward<T: GemmScalar>(
         let rhs: &[T] = if geom.is_pointwise() {
             x
         } else {
-            cols.resize(kdim * ohw, T::ZERO);
+            resize_temp(cols, kdim.checked_mul(ohw));
             geom.im2col(x, cols, ohw, 0, par_cols);
             cols
         };
@@ -606,13 +628,13 @@ pub(crate) fn conv2d_forward<T: GemmScalar>(
         let block = |bi: usize, o: &mut [T], (cols, prod): &mut (Vec<T>, Vec<T>), par| {
             let images = o.len() / o_item;
             let width = images * ohw;
-            cols.resize(kdim * width, T::ZERO);
+            resize_temp(cols, kdim.checked_mul(width));
             for b in 0..images {
                 let img = bi * per_block + b;
                 let x = &input[img * x_item..(img + 1) * x_item];
                 geom.im2col(x, cols, width, b * ohw, false);
             }
-            prod.resize(c_out * width, T::ZERO);
+            resize_temp(prod, c_out.checked_mul(width));
             gemm_one(
                 c_out,
                 width,
@@ -809,7 +831,7 @@ pub(crate) fn max_pool2d_forward<T: GemmScalar>(
             }
         }
     };
-    let per_plane = oh * ow * kh * kw;
+    let per_plane = (oh * ow).saturating_mul(kh).saturating_mul(kw);
     let total = per_plane.saturating_mul(planes);
     let x_planes = input.chunks_exact(h * w);
     if rayon::current_num_threads() <= 1 || total < SEQ_WORK {

@@ -34,6 +34,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rayon::prelude::*;
 
+use crate::array::alloc::{filled_or_defer, with_capacity_or_defer};
 use crate::array::backend::Distribution;
 use crate::array::storage::{StorageElement, alloc_uninit};
 use crate::array::{Array, DType, Layout};
@@ -293,16 +294,20 @@ fn bits_u64(key: PhiloxKey, out: &mut [u64]) {
 /// probability about `n^2 / 2^65`, are broken by index).
 /// Consumes [`blocks_used`]`(RandomKind::RandPerm, n)` blocks.
 pub(crate) fn randperm(key: PhiloxKey, n: usize) -> Vec<i64> {
-    let mut draws = vec![0u64; n];
+    // Temporaries as large as the output: an allocator refusal fails the draw (Error::Alloc).
+    let mut draws = filled_or_defer(n, 0u64, DType::I64);
     bits_u64(key, &mut draws);
-    let mut keyed: Vec<(u64, usize)> = draws.into_iter().zip(0..).collect();
+    let mut keyed: Vec<(u64, usize)> = with_capacity_or_defer(n, DType::I64);
+    keyed.extend(draws.into_iter().zip(0..));
     // All pairs are distinct, so an unstable sort has only one possible result.
     if n >= PAR_THRESHOLD {
         keyed.par_sort_unstable();
     } else {
         keyed.sort_unstable();
     }
-    keyed.into_iter().map(|(_, i)| i as i64).collect()
+    let mut perm = with_capacity_or_defer(n, DType::I64);
+    perm.extend(keyed.into_iter().map(|(_, i)| i as i64));
+    perm
 }
 
 /// State of the global generator.

@@ -239,7 +239,7 @@ pub(crate) fn arg_reduce<T: StorageElement>(x: &Array, axis: usize, max: bool) -
             cand < best
         }
     };
-    let mut out = vec![0i64; n_out];
+    let mut out = crate::array::alloc::zeroed_or_defer::<i64>(n_out);
     out.iter_mut().enumerate().for_each(|(o, d)| {
         let mut best: Option<(T, usize)> = None;
         let mut k = 0usize;

@@ -10,6 +10,7 @@ use std::ops::Add;
 use rayon::prelude::*;
 
 use super::strided::{Walk, parallel_chunk};
+use crate::array::alloc::filled_or_defer;
 use crate::array::storage::{StorageElement, alloc_uninit};
 use crate::array::{Array, Layout};
 
@@ -60,7 +61,7 @@ where
             }
             // One running total per inner position; each run is cut where a row of `inner`
             // ends, so the pieces update a contiguous range of totals (vectorised).
-            let mut acc = vec![A::default(); inner];
+            let mut acc = filled_or_defer(inner, A::default(), T::DTYPE);
             walk.for_each_run(range(o), |[s], [ds], len| {
                 let mut k = 0;
                 while k < len {
