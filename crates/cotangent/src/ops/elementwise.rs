@@ -7,7 +7,7 @@
 //! tensor is promoted to `f32`, a float tensor keeps its dtype.
 
 use crate::array::DType;
-use crate::error::{Error, raise};
+use crate::error::{Error, OrRaise, raise};
 use crate::primitives::unary::int_op_info;
 use crate::primitives::{erf::erf_series, minimum::minimum, where_select::where_};
 use crate::testing::{OpInfo, RefArray, S, XS, broadcast_shape};
@@ -72,6 +72,13 @@ pub fn clamp_tensor(x: &Tensor, min: Option<&Tensor>, max: Option<&Tensor>) -> T
             "clamp",
             "At least one of 'min' or 'max' must not be None",
         ));
+    }
+    // The shapes are checked here, so that a mismatch names clamp (not its `lt`).
+    let mut shape: Vec<usize> = x.shape().to_vec();
+    for bound in [min, max].into_iter().flatten() {
+        shape = crate::primitives::frontend::try_broadcast_shapes("clamp", &shape, bound.shape())
+            .or_raise()
+            .to_vec();
     }
     // `where` keeps NaN (every comparison with it is false) and picks `x` on the bounds,
     // so the derivative there is 1, as in torch.
