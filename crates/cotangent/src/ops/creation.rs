@@ -8,6 +8,7 @@ use crate::testing::{OpInfo, RefArray};
 use crate::trace::Tensor;
 
 /// A tensor of `shape` filled with `value` converted to `dtype`.
+#[track_caller]
 fn filled(shape: &[usize], value: f64, dtype: DType) -> Tensor {
     let n: usize = shape.iter().product();
     let array = match dtype {
@@ -21,36 +22,43 @@ fn filled(shape: &[usize], value: f64, dtype: DType) -> Tensor {
 
 impl Tensor {
     /// `f32` zeros (`torch.zeros`).
+    #[track_caller]
     pub fn zeros(shape: &[usize]) -> Tensor {
         filled(shape, 0.0, DType::F32)
     }
 
     /// `f32` ones (`torch.ones`).
+    #[track_caller]
     pub fn ones(shape: &[usize]) -> Tensor {
         filled(shape, 1.0, DType::F32)
     }
 
     /// `value` everywhere, as `dtype` (`torch.full(shape, value, dtype=dtype)`).
+    #[track_caller]
     pub fn full(shape: &[usize], value: f64, dtype: DType) -> Tensor {
         filled(shape, value, dtype)
     }
 
     /// Zeros of the given dtype.
+    #[track_caller]
     pub fn zeros_dtype(shape: &[usize], dtype: DType) -> Tensor {
         filled(shape, 0.0, dtype)
     }
 
     /// Zeros with this tensor's shape and dtype (`torch.zeros_like`).
+    #[track_caller]
     pub fn zeros_like(&self) -> Tensor {
         filled(self.shape(), 0.0, self.dtype())
     }
 
     /// Ones with this tensor's shape and dtype (`torch.ones_like`).
+    #[track_caller]
     pub fn ones_like(&self) -> Tensor {
         filled(self.shape(), 1.0, self.dtype())
     }
 
     /// `value` with this tensor's shape and dtype (`torch.full_like`).
+    #[track_caller]
     pub fn full_like(&self, value: f64) -> Tensor {
         filled(self.shape(), value, self.dtype())
     }
@@ -61,6 +69,7 @@ impl Tensor {
     /// # use cotangent::Tensor;
     /// assert_eq!(Tensor::arange(3).to_vec::<i64>(), vec![0, 1, 2]);
     /// ```
+    #[track_caller]
     pub fn arange(end: i64) -> Tensor {
         Tensor::from_vec(
             (0..end.max(0)).collect::<Vec<i64>>(),
@@ -93,6 +102,7 @@ impl Tensor {
     }
 
     /// `steps` evenly spaced `f32` values from `start` to `end` inclusive (`torch.linspace`).
+    #[track_caller]
     pub fn linspace(start: f64, end: f64, steps: usize) -> Tensor {
         let step = if steps > 1 {
             (end - start) / (steps - 1) as f64
@@ -113,6 +123,7 @@ impl Tensor {
     }
 
     /// The `n x m` `f32` identity matrix (`torch.eye(n, m)`).
+    #[track_caller]
     pub fn eye(n: usize, m: usize) -> Tensor {
         let values: Vec<f32> = (0..n * m)
             .map(|k| {

@@ -53,6 +53,7 @@ impl Tensor {
     /// let x = Tensor::arange(6).reshape(&[2, 3]).t().contiguous();
     /// assert_eq!(x.to_vec::<i64>(), vec![0, 3, 1, 4, 2, 5]);
     /// ```
+    #[track_caller]
     pub fn contiguous(&self) -> Tensor {
         if self.is_contiguous() {
             return self.clone();

@@ -57,6 +57,7 @@ impl Tensor {
     /// let x = Tensor::from_slice(&[1.7f32, -1.7], &[2]).unwrap();
     /// assert_eq!(x.to_dtype(DType::I64).to_vec::<i64>(), vec![1, -1]);
     /// ```
+    #[track_caller]
     pub fn to_dtype(&self, dtype: DType) -> Tensor {
         if self.dtype() == dtype {
             return self.clone();

@@ -330,6 +330,7 @@ pub fn randint(low: i64, high: i64, shape: &[usize]) -> Tensor {
 /// p.sort();
 /// assert_eq!(p, vec![0, 1, 2, 3, 4]);
 /// ```
+#[track_caller]
 pub fn randperm(n: usize) -> Tensor {
     draw(RandomKind::RandPerm, &[n], DType::I64, &[])
 }
@@ -387,6 +388,7 @@ impl Tensor {
     /// # use cotangent::Tensor;
     /// assert_eq!(Tensor::rand(&[2, 2]).shape(), &[2, 2]);
     /// ```
+    #[track_caller]
     pub fn rand(shape: &[usize]) -> Tensor {
         rand(shape, DType::F32)
     }
@@ -403,6 +405,7 @@ impl Tensor {
     /// # use cotangent::Tensor;
     /// assert_eq!(Tensor::randn(&[5]).shape(), &[5]);
     /// ```
+    #[track_caller]
     pub fn randn(shape: &[usize]) -> Tensor {
         randn(shape, DType::F32)
     }
@@ -420,6 +423,7 @@ impl Tensor {
     }
 
     /// A random permutation of `0..n`; see [`randperm`].
+    #[track_caller]
     pub fn randperm(n: usize) -> Tensor {
         randperm(n)
     }

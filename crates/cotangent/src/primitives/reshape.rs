@@ -207,6 +207,7 @@ impl Tensor {
     }
 
     /// Remove every size-1 dim (`torch.squeeze()`).
+    #[track_caller]
     pub fn squeeze(&self) -> Tensor {
         let shape: Vec<usize> = self.shape().iter().copied().filter(|&n| n != 1).collect();
         reshape_to(self, &shape)

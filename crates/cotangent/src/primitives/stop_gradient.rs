@@ -49,6 +49,7 @@ impl Primitive for StopGradient {
 /// let g: Tensor = grad(|x: Tensor| &(&x * &x) - &stop_gradient(&(&x * &x)))(Tensor::scalar(1.5f64));
 /// assert_eq!(g.item::<f64>(), 3.0);
 /// ```
+#[track_caller]
 pub fn stop_gradient(x: &Tensor) -> Tensor {
     if x.is_concrete() {
         return x.clone();
@@ -58,11 +59,13 @@ pub fn stop_gradient(x: &Tensor) -> Tensor {
 
 impl Tensor {
     /// See [`stop_gradient`].
+    #[track_caller]
     pub fn stop_gradient(&self) -> Tensor {
         stop_gradient(self)
     }
 
     /// torch's `detach()`: the same as [`stop_gradient`].
+    #[track_caller]
     pub fn detach(&self) -> Tensor {
         stop_gradient(self)
     }

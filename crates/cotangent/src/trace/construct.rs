@@ -63,6 +63,7 @@ impl Tensor {
     /// let x = Tensor::new([[1.0f32, 2.0], [3.0, 4.0]]);
     /// assert_eq!(x.shape(), &[2, 2]);
     /// ```
+    #[track_caller]
     pub fn new<D: TensorData>(data: D) -> Tensor {
         let (values, shape) = data.flatten();
         Tensor::from_vec(values, &shape).expect("nested arrays have consistent lengths")
@@ -100,6 +101,10 @@ impl Tensor {
     }
 
     /// The elements in row-major order, converted to `T` (`as` semantics).
+    ///
+    /// # Panics
+    /// Under `vmap` (a batched value has no single array; see [`Tensor::array`]).
+    #[track_caller]
     pub fn to_vec<T: StorageElement>(&self) -> Vec<T> {
         self.array().to_vec()
     }
@@ -125,7 +130,7 @@ impl Tensor {
                 ),
             ));
         }
-        Ok(self.to_vec::<T>()[0])
+        Ok(self.try_array()?.to_vec::<T>()[0])
     }
 
     /// `true` if both tensors have the same shape and all elements satisfy

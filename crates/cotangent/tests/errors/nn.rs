@@ -71,19 +71,19 @@ bad! {
     sequential_names_the_failing_layer: Shape("Linear", "Linear(in_features=2, out_features=5, bias=True) expected input [*, 2], but got input of shape [4, 3]") =>
         Sequential::new().push(Linear::new(3, 3)).push(ReLU::new()).push(Linear::new(2, 5)).forward(&z(&[4, 3]));
     functional_call_unknown_key: Value("functional_call", "Linear has no parameter or buffer named 'wieght'; its names are 'weight', 'bias'") =>
-        functional_call(&linear(), &params_with("wieght", z(&[2, 3])), &z(&[1, 3]));
+        functional_call(&linear(), params_with("wieght", z(&[2, 3])), &z(&[1, 3]));
     functional_call_wrong_shape: Shape("functional_call", "'weight' of Linear has shape [2, 3], but the tensor given for it has shape [3, 2]") =>
-        functional_call(&linear(), &params_with("weight", z(&[3, 2])), &z(&[1, 3]));
+        functional_call(&linear(), params_with("weight", z(&[3, 2])), &z(&[1, 3]));
     functional_call_stacked_params_without_vmap: Shape("functional_call", "stacked parameters (from stack_module_state) go through vmap") =>
-        functional_call(&linear(), &params_with("weight", z(&[5, 2, 3])), &z(&[1, 3]));
+        functional_call(&linear(), params_with("weight", z(&[5, 2, 3])), &z(&[1, 3]));
     functional_call_strict_missing_key: Value("functional_call", "Error(s) in reparametrizing for Linear:\n\tMissing key(s): 'bias'.") =>
-        functional_call_with(&linear(), &params_with("weight", z(&[2, 3])).into_iter().filter(|(k, _)| k == "weight").collect::<StateDict>(), &z(&[1, 3]), CallOpts::new().strict(true));
+        functional_call_with(&linear(), params_with("weight", z(&[2, 3])).into_iter().filter(|(k, _)| k == "weight").collect::<StateDict>(), &z(&[1, 3]), CallOpts::new().strict(true));
     functional_call_key_in_two_dicts: Value("functional_call", "['bias', 'weight'] appeared in multiple dictionaries; behavior of functional call is ambiguous") =>
         functional_call(&linear(), (&params_with("weight", z(&[2, 3])), &params_with("weight", z(&[2, 3]))), &z(&[1, 3]));
     functional_call_repeated_pair: Value("functional_call", "the name 'bias' appears twice among the (name, tensor) pairs") =>
         functional_call(&linear(), vec![("bias", z(&[2])), ("bias", z(&[2]))], &z(&[1, 3]));
     functional_call_input_does_not_fit: Shape("Linear", "expected input [*, 3], but got input of shape [1, 4]") =>
-        functional_call(&linear(), &linear().named_parameters(), &z(&[1, 4]));
+        functional_call(&linear(), linear().named_parameters(), &z(&[1, 4]));
     reparametrize_unknown_key: Value("functional_call", "has no parameter or buffer named 'scale'") =>
         reparametrize(&linear(), vec![("scale", z(&[1]))], CallOpts::new());
     stack_module_state_no_models: Shape("stack_module_state", "Expected at least one model, got 0.") =>
