@@ -27,7 +27,8 @@ use libtest_mimic::{Arguments, Failed, Trial};
 const CASE_VAR: &str = "COTANGENT_LOCATION_CASE";
 const EXPECT: &str = "EXPECTED-LOCATION ";
 
-/// Print the location of the call on this line, then make the call.
+/// Print the location of the call on this line, then make the call. The call must start on
+/// the line of `at!` (rustfmt may break a long one: bind its arguments first).
 macro_rules! at {
     ($call:expr) => {{
         eprintln!("{EXPECT}{}:{}", file!(), line!());
@@ -143,9 +144,8 @@ fn cases() -> Vec<(&'static str, fn())> {
             )))
         }),
         ("indexing_take_along_dim_out_of_range", || {
-            ignore(at!(
-                z(&[2, 3]).take_along_dim(&Tensor::new([[3i64]]), Some(1))
-            ))
+            let (x, i) = (z(&[2, 3]), Tensor::new([[3i64]]));
+            ignore(at!(x.take_along_dim(&i, Some(1))))
         }),
         ("indexing_one_hot", || {
             ignore(at!(Tensor::new([5i64]).one_hot(3)))
