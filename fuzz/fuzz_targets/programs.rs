@@ -16,6 +16,13 @@
 use std::cell::RefCell;
 
 use arbitrary::Arbitrary;
+use std::collections::BTreeMap;
+
+use cotangent::nn::optim::{Adam, Sgd};
+use cotangent::nn::{
+    Conv2d, Dropout, Flatten, GELU, LayerNorm, Linear, MaxPool2d, Module, ReLU, Sequential,
+    StateDict, Tanh, functional_call,
+};
 use cotangent::transforms::vmap::Dims;
 use cotangent::tree::DynTree;
 use cotangent::{CrossEntropyOpts, DType, GradOpts, JacOpts, Randomness, Tensor, VmapOpts, catch};
@@ -143,6 +150,10 @@ enum Op {
     Dropout(u8, i8, bool),
     Item(u8),
     Creation(u8, i8, i8, u8),
+    Layer(u8, u8, u8, u8),
+    FunctionalCall(u8, u8, Option<u8>),
+    Optimise(u8, u8, u8, i8),
+    OtherThread(u8, u8),
     Stash(u8),
     Unstash,
 }
@@ -343,7 +354,7 @@ impl Machine {
             Op::Reshape(a, shape) => {
                 let shape: Vec<isize> = shape.iter().take(5).map(|&d| small(d, 7) - 1).collect();
                 let x = self.arg(*a);
-                one(if shape.len() % 2 == 0 {
+                one(if shape.len().is_multiple_of(2) {
                     x.reshape(&shape)
                 } else {
                     x.view(&shape)
@@ -572,6 +583,69 @@ impl Machine {
                 4 => Tensor::full(&[size(*n, 5)], float_of(*a), dtype(*b as u8)),
                 _ => Tensor::scalar_of(float_of(*a), dtype(*n)),
             }),
+            Op::Layer(which, a, n, m) => {
+                let x = self.arg(*a);
+                let (n, m) = (size(*n, 5), size(*m, 4) + 1);
+                let layer: Box<dyn Module> = match which % 9 {
+                    0 => Box::new(Linear::new(n, m)),
+                    1 => Box::new(Linear::with_bias(n, m, false)),
+                    2 => Box::new(Conv2d::new(n, m, m % 3 + 1)),
+                    3 => Box::new(MaxPool2d::new(n).stride(m - 1).padding(size(*a, 2))),
+                    4 => Box::new(Flatten::dims(n as isize - 2, m as isize - 3)),
+                    5 => Box::new(LayerNorm::new(&x.shape()[x.dim().saturating_sub(n % 3)..])),
+                    6 => Box::new(Dropout::new(n as f64 / 4.0)),
+                    7 => Box::new(
+                        Sequential::new()
+                            .push(ReLU::new())
+                            .push(Linear::new(n, m))
+                            .push(Tanh::new()),
+                    ),
+                    _ => Box::new(GELU::new()),
+                };
+                one(layer.forward(x))
+            }
+            Op::FunctionalCall(x, w, b) => {
+                let model = Linear::new(3, 2);
+                let mut params: StateDict = BTreeMap::new();
+                params.insert("weight".into(), self.arg(*w).clone());
+                if let Some(b) = b {
+                    params.insert("bias".into(), self.arg(*b).clone());
+                }
+                one(functional_call(&model, &params, self.arg(*x)))
+            }
+            Op::Optimise(which, p, g, lr) => {
+                let (p, g, lr) = (self.arg(*p), self.arg(*g), float_of(*lr));
+                if which % 2 == 0 {
+                    let opt = Sgd::new(lr)
+                        .momentum(size(*which, 3) as f64 / 2.0)
+                        .nesterov(which % 4 == 2);
+                    let (p1, state) = opt.step(p, g, &opt.init(p));
+                    let (p2, _) = opt.step(&p1, g, &state);
+                    one(p2)
+                } else {
+                    let opt = Adam::new(lr)
+                        .betas(0.9, 0.99)
+                        .weight_decay(size(*which, 3) as f64);
+                    let (p1, _) = opt.step(p, g, &opt.init(p));
+                    one(p1)
+                }
+            }
+            Op::OtherThread(a, which) => {
+                // A tensor sent to another thread: a tracer of a live transform must give a
+                // cotangent error there, a concrete tensor a value; nothing else.
+                let x = self.arg(*a).clone();
+                let which = *which;
+                let result = std::thread::spawn(move || {
+                    catch(|| if which % 2 == 0 { &x + &x } else { x.sum() })
+                })
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                result
+                    .ok()
+                    .into_iter()
+                    .filter(|t| t.is_concrete())
+                    .collect()
+            }
             Op::Stash(a) => {
                 let x = self.arg(*a).clone();
                 STASH.with(|s| *s.borrow_mut() = Some(x));
