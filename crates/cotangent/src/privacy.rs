@@ -73,6 +73,7 @@ impl RdpAccountant {
     /// If an order is not greater than 1.
     #[track_caller]
     pub fn rdp(&self, orders: &[f64]) -> Vec<f64> {
+        check_orders("RdpAccountant::rdp", orders);
         let mut total = vec![0.0; orders.len()];
         for &(sigma, q, steps) in &self.history {
             for (t, r) in total.iter_mut().zip(compute_rdp(q, sigma, steps, orders)) {
@@ -102,6 +103,7 @@ impl RdpAccountant {
     #[track_caller]
     pub fn epsilon_with_orders(&self, delta: f64, orders: &[f64]) -> (f64, f64) {
         check_delta("RdpAccountant::epsilon", delta);
+        check_orders("RdpAccountant::epsilon", orders);
         if self.history.is_empty() {
             return (0.0, f64::NAN);
         }

@@ -204,7 +204,8 @@ pub fn try_functional_call<M: Module + Clone>(
     x: &Tensor,
     opts: CallOpts,
 ) -> Result<Tensor> {
-    try_reparametrize(module, params, opts)?.try_forward(x)
+    // `catch_result`: errors raised by ops inside the module's forward come back as `Err` too.
+    crate::error::catch_result(|| try_reparametrize(module, params, opts)?.try_forward(x))
 }
 
 /// A copy of `module` with the named tensors replaced: the general form of

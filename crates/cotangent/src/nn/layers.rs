@@ -55,11 +55,13 @@ pub struct Linear {
 
 impl Linear {
     /// A layer with a bias, initialised like torch's.
+    #[track_caller]
     pub fn new(in_features: usize, out_features: usize) -> Linear {
         Self::with_bias(in_features, out_features, true)
     }
 
     /// torch's `Linear(in_features, out_features, bias=bias)`.
+    #[track_caller]
     pub fn with_bias(in_features: usize, out_features: usize, bias: bool) -> Linear {
         let bound = init::fan_in_bound(in_features);
         Linear {
@@ -161,6 +163,7 @@ pub struct Conv2d {
 
 impl Conv2d {
     /// A square `kernel_size` convolution with torch's defaults (stride 1, no padding).
+    #[track_caller]
     pub fn new(in_channels: usize, out_channels: usize, kernel_size: usize) -> Conv2d {
         Self::with(
             in_channels,
@@ -489,11 +492,13 @@ pub struct LayerNorm {
 
 impl LayerNorm {
     /// Normalise over the trailing `normalized_shape`, with a learned scale and shift.
+    #[track_caller]
     pub fn new(normalized_shape: &[usize]) -> LayerNorm {
         Self::with(normalized_shape, 1e-5, true)
     }
 
     /// torch's `LayerNorm(normalized_shape, eps, elementwise_affine)`.
+    #[track_caller]
     pub fn with(normalized_shape: &[usize], eps: f64, elementwise_affine: bool) -> LayerNorm {
         LayerNorm {
             normalized_shape: normalized_shape.to_vec(),

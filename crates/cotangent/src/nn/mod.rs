@@ -151,7 +151,9 @@ pub trait Module: CloneModule + Send + Sync + 'static {
     /// With the message of [`Module::try_forward`]'s error.
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Tensor {
-        self.try_forward(x).or_raise()
+        // `catch_result`: an op inside `try_forward` that raises (a layer written with
+        // panicking ops) is reported here, at the caller's line, like the layer's own errors.
+        crate::error::catch_result(|| self.try_forward(x)).or_raise()
     }
 
     /// Every parameter and buffer of the tree with its full name, in registration order.

@@ -42,7 +42,12 @@ pub struct SgdState<T: Tree> {
 
 impl Sgd {
     /// Plain gradient descent with learning rate `lr`.
+    ///
+    /// # Panics
+    /// If `lr` is negative or NaN (torch's "Invalid learning rate").
+    #[track_caller]
     pub fn new(lr: f64) -> Sgd {
+        check_non_negative("Sgd", "learning rate", lr);
         Sgd {
             lr,
             momentum: 0.0,
@@ -53,7 +58,9 @@ impl Sgd {
     }
 
     /// Heavy-ball momentum: `buf = momentum * buf + (1 - dampening) * g`.
+    #[track_caller]
     pub fn momentum(mut self, momentum: f64) -> Sgd {
+        check_non_negative("Sgd", "momentum value", momentum);
         self.momentum = momentum;
         self
     }
@@ -65,7 +72,9 @@ impl Sgd {
     }
 
     /// L2 penalty: `g += weight_decay * p`.
+    #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Sgd {
+        check_non_negative("Sgd", "weight_decay value", weight_decay);
         self.weight_decay = weight_decay;
         self
     }
@@ -89,8 +98,14 @@ impl Sgd {
     /// If `grads` is not shaped like `params`.
     #[track_caller]
     pub fn step<T: Tree>(&self, params: &T, grads: &T, state: &SgdState<T>) -> (T, SgdState<T>) {
+        if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
+            raise(Error::value(
+                "Sgd.step",
+                "Nesterov momentum requires a momentum and zero dampening",
+            ));
+        }
         let (p, def) = params.flatten();
-        let g = leaves_like("Sgd.step", "grads", grads, &def);
+        let g = leaves_like("Sgd.step", "grads", grads, &def, &p);
         let g: Vec<Tensor> = if self.weight_decay != 0.0 {
             g.iter()
                 .zip(&p)
@@ -110,7 +125,7 @@ impl Sgd {
         }
         let bufs: Vec<Tensor> = match &state.momentum_buffer {
             None => g.clone(),
-            Some(b) => leaves_like("Sgd.step", "state", b, &def)
+            Some(b) => leaves_like("Sgd.step", "state", b, &def, &p)
                 .iter()
                 .zip(&g)
                 .map(|(b, g)| &(b * self.momentum) + &(g * (1.0 - self.dampening)))
@@ -160,7 +175,12 @@ pub struct AdamState<T: Tree> {
 
 impl Adam {
     /// Adam with learning rate `lr` and torch's other defaults.
+    ///
+    /// # Panics
+    /// If `lr` is negative or NaN (torch's "Invalid learning rate").
+    #[track_caller]
     pub fn new(lr: f64) -> Adam {
+        check_non_negative("Adam", "learning rate", lr);
         Adam {
             lr,
             betas: (0.9, 0.999),
@@ -170,19 +190,35 @@ impl Adam {
     }
 
     /// The decay rates of the moment estimates.
+    ///
+    /// # Panics
+    /// Unless both are in `[0, 1)` (torch's "Invalid beta parameter").
+    #[track_caller]
     pub fn betas(mut self, beta1: f64, beta2: f64) -> Adam {
+        for (i, beta) in [beta1, beta2].into_iter().enumerate() {
+            if !(0.0..1.0).contains(&beta) {
+                raise(Error::value(
+                    "Adam",
+                    format!("Invalid beta parameter at index {i}: {beta}"),
+                ));
+            }
+        }
         self.betas = (beta1, beta2);
         self
     }
 
     /// The term added to the denominator.
+    #[track_caller]
     pub fn eps(mut self, eps: f64) -> Adam {
+        check_non_negative("Adam", "epsilon value", eps);
         self.eps = eps;
         self
     }
 
     /// L2 penalty added to the gradient (torch's Adam, not AdamW).
+    #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Adam {
+        check_non_negative("Adam", "weight_decay value", weight_decay);
         self.weight_decay = weight_decay;
         self
     }
@@ -205,9 +241,9 @@ impl Adam {
     #[track_caller]
     pub fn step<T: Tree>(&self, params: &T, grads: &T, state: &AdamState<T>) -> (T, AdamState<T>) {
         let (p, def) = params.flatten();
-        let g = leaves_like("Adam.step", "grads", grads, &def);
-        let m = leaves_like("Adam.step", "state", &state.exp_avg, &def);
-        let v = leaves_like("Adam.step", "state", &state.exp_avg_sq, &def);
+        let g = leaves_like("Adam.step", "grads", grads, &def, &p);
+        let m = leaves_like("Adam.step", "state", &state.exp_avg, &def, &p);
+        let v = leaves_like("Adam.step", "state", &state.exp_avg_sq, &def, &p);
         let (b1, b2) = self.betas;
         let t = state.step + 1;
         let bias1 = 1.0 - b1.powi(t as i32);
@@ -237,9 +273,16 @@ impl Adam {
     }
 }
 
-/// The leaves of `tree`, which must have the parameters' structure.
+/// The leaves of `tree`, which must have the parameters' structure and shapes (checked
+/// here, so a mismatch names the optimiser rather than an arithmetic op inside the step).
 #[track_caller]
-fn leaves_like<T: Tree>(op: &'static str, what: &str, tree: &T, def: &TreeDef) -> Vec<Tensor> {
+fn leaves_like<T: Tree>(
+    op: &'static str,
+    what: &str,
+    tree: &T,
+    def: &TreeDef,
+    params: &[Tensor],
+) -> Vec<Tensor> {
     let (leaves, d) = tree.flatten();
     if !d.same_structure(def) {
         raise(Error::shape(
@@ -247,7 +290,28 @@ fn leaves_like<T: Tree>(op: &'static str, what: &str, tree: &T, def: &TreeDef) -
             format!("{what} must have the parameters' structure {def}, but has {d}"),
         ));
     }
+    for (i, (leaf, param)) in leaves.iter().zip(params).enumerate() {
+        if leaf.shape() != param.shape() {
+            raise(Error::shape(
+                op,
+                format!(
+                    "{what} leaf {i} has shape {:?}, but its parameter has shape {:?}; give \
+                     each parameter a {what} of its own shape",
+                    leaf.shape(),
+                    param.shape()
+                ),
+            ));
+        }
+    }
     leaves
+}
+
+/// torch's constructor checks: `Invalid learning rate: -0.1`.
+#[track_caller]
+fn check_non_negative(op: &'static str, what: &str, value: f64) {
+    if value.is_nan() || value < 0.0 {
+        raise(Error::value(op, format!("Invalid {what}: {value}")));
+    }
 }
 
 fn rebuild<T: Tree>(def: &TreeDef, leaves: Vec<Tensor>) -> T {

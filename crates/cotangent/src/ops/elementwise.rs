@@ -7,7 +7,7 @@
 //! tensor is promoted to `f32`, a float tensor keeps its dtype.
 
 use crate::array::DType;
-use crate::error::{Error, raise};
+use crate::error::{Error, OrRaise, raise};
 use crate::primitives::logical_and::logical_and as and;
 use crate::primitives::logical_or::logical_or;
 use crate::primitives::unary::int_op_info;
@@ -100,6 +100,13 @@ pub fn clamp(x: &Tensor, min: Option<f64>, max: Option<f64>) -> Tensor {
 /// ```
 #[track_caller]
 pub fn clamp_tensor(x: &Tensor, min: Option<&Tensor>, max: Option<&Tensor>) -> Tensor {
+    // The shapes are checked here, so that a mismatch names clamp (not its `lt`).
+    let mut shape: Vec<usize> = x.shape().to_vec();
+    for bound in [min, max].into_iter().flatten() {
+        shape = crate::primitives::frontend::try_broadcast_shapes("clamp", &shape, bound.shape())
+            .or_raise()
+            .to_vec();
+    }
     let (lo, hi) = match (min, max) {
         (Some(lo), Some(hi)) => (lo, hi),
         (Some(lo), None) => return maximum(x, lo),

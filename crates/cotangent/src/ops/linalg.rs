@@ -20,7 +20,7 @@ fn no_bool(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
     if a.dtype().promote(b.dtype()) == DType::Bool {
         return Err(Error::dtype(
             op,
-            "\"addmm_impl_cpu_\" not implemented for 'Bool'; cast the operands to a float or \
+            "not implemented for 'Bool'; cast the operands to a float or \
              integer dtype first",
         ));
     }

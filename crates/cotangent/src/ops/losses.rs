@@ -210,6 +210,9 @@ pub fn try_cross_entropy_with(
 /// torch's `F.mse_loss(input, target)`: `mean((input - target)²)`.
 #[track_caller]
 pub fn mse_loss(input: &Tensor, target: &Tensor) -> Tensor {
+    // Checked here so that a mismatch names mse_loss, not its `sub`.
+    crate::primitives::frontend::try_broadcast_shapes("mse_loss", input.shape(), target.shape())
+        .or_raise();
     let e = input - target;
     (&e * &e).mean()
 }

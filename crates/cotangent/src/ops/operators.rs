@@ -102,6 +102,7 @@ binary_operator!(Div, div, crate::primitives::div::div);
 
 impl Neg for &Tensor {
     type Output = Tensor;
+    #[track_caller]
     fn neg(self) -> Tensor {
         crate::primitives::neg::neg(self)
     }
@@ -109,6 +110,7 @@ impl Neg for &Tensor {
 
 impl Neg for Tensor {
     type Output = Tensor;
+    #[track_caller]
     fn neg(self) -> Tensor {
         crate::primitives::neg::neg(&self)
     }

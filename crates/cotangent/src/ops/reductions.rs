@@ -154,16 +154,28 @@ pub fn mean(x: &Tensor, dims: Option<&[isize]>, keepdim: bool) -> Tensor {
 /// ```
 #[track_caller]
 pub fn var(x: &Tensor, dims: Option<&[isize]>, correction: f64, keepdim: bool) -> Tensor {
+    variance("var", x, dims, correction, keepdim)
+}
+
+/// [`var`], with errors naming `op` (`std` reports as itself).
+#[track_caller]
+fn variance(
+    op: &'static str,
+    x: &Tensor,
+    dims: Option<&[isize]>,
+    correction: f64,
+    keepdim: bool,
+) -> Tensor {
     if !x.dtype().is_float() {
         raise(Error::dtype(
-            "var",
+            op,
             format!(
                 "std and var only support floating point and complex dtypes, got {}",
                 x.dtype()
             ),
         ));
     }
-    let dims = dims_or_all("var", x, dims);
+    let dims = dims_or_all(op, x, dims);
     let n = reduced_count(x, &dims) as f64;
     let centered = x - &mean(x, Some(&dims), true);
     sum_dims(&(&centered * &centered), Some(&dims), keepdim) / (n - correction).max(0.0)
@@ -179,7 +191,7 @@ pub fn var(x: &Tensor, dims: Option<&[isize]>, correction: f64, keepdim: bool) -
 /// ```
 #[track_caller]
 pub fn std(x: &Tensor, dims: Option<&[isize]>, correction: f64, keepdim: bool) -> Tensor {
-    var(x, dims, correction, keepdim).sqrt()
+    variance("std", x, dims, correction, keepdim).sqrt()
 }
 
 /// `log(Σ exp(x))` over `dims` (empty: all dims), computed stably
@@ -314,8 +326,9 @@ pub fn any(x: &Tensor, dims: Option<&[isize]>, keepdim: bool) -> Tensor {
 /// ```
 #[track_caller]
 pub fn all(x: &Tensor, dims: Option<&[isize]>, keepdim: bool) -> Tensor {
-    // all(x) = not any(not x).
-    any(&x.to_dtype(DType::Bool).logical_not(), dims, keepdim).logical_not()
+    // all(x) = not any(not x); the dims are checked here so that errors name `all`.
+    let dims = dims_or_all("all", x, dims);
+    any(&x.to_dtype(DType::Bool).logical_not(), Some(&dims), keepdim).logical_not()
 }
 
 impl Tensor {

@@ -77,13 +77,16 @@ fn at_least(x: &Tensor, rank: usize) -> Tensor {
 /// ```
 #[track_caller]
 pub fn hstack<T: Borrow<Tensor>>(tensors: &[T]) -> Tensor {
+    non_empty("hstack", tensors.len());
     let parts: Vec<Tensor> = tensors.iter().map(|t| at_least(t.borrow(), 1)).collect();
     let dim = if parts.first().is_some_and(|t| t.dim() == 1) {
         0
     } else {
         1
     };
-    cat(&parts, dim)
+    try_cat(&parts, dim)
+        .map_err(|e| as_op("hstack", e))
+        .or_raise()
 }
 
 /// The tensors joined row-wise (`torch.vstack`): 0-d and 1-d tensors become rows `[1, n]`,
@@ -96,8 +99,33 @@ pub fn hstack<T: Borrow<Tensor>>(tensors: &[T]) -> Tensor {
 /// ```
 #[track_caller]
 pub fn vstack<T: Borrow<Tensor>>(tensors: &[T]) -> Tensor {
+    non_empty("vstack", tensors.len());
     let parts: Vec<Tensor> = tensors.iter().map(|t| at_least(t.borrow(), 2)).collect();
-    cat(&parts, 0)
+    try_cat(&parts, 0)
+        .map_err(|e| as_op("vstack", e))
+        .or_raise()
+}
+
+/// `error` (of the `cat` underneath) as `op`'s.
+fn as_op(op: &'static str, error: Error) -> Error {
+    match error {
+        Error::Shape { msg, .. } => Error::shape(op, msg),
+        Error::DType { msg, .. } => Error::dtype(op, msg),
+        Error::Index { msg, .. } => Error::index(op, msg),
+        Error::Value { msg, .. } => Error::value(op, msg),
+        other => other,
+    }
+}
+
+/// torch's error for stacking no tensors (which `cat` would report as its own).
+#[track_caller]
+fn non_empty(op: &'static str, n: usize) {
+    if n == 0 {
+        raise(Error::value(
+            op,
+            format!("{op} expects a non-empty TensorList"),
+        ));
+    }
 }
 
 /// Checks shared by the splits: `x` is at least 1-d; returns the normalised dim.
@@ -106,7 +134,7 @@ fn split_dim(op: &'static str, x: &Tensor, dim: isize) -> usize {
     if x.dim() == 0 {
         raise(Error::shape(
             op,
-            "split expects at least a 1-dimensional tensor",
+            format!("{op} expects at least a 1-dimensional tensor"),
         ));
     }
     normalize_dim(op, dim, x.dim())

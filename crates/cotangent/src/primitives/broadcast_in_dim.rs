@@ -154,7 +154,7 @@ impl Tensor {
     /// Expand to `other`'s shape.
     #[track_caller]
     pub fn expand_as(&self, other: &Tensor) -> Tensor {
-        broadcast_to(self, other.shape())
+        try_broadcast_to("expand", self, other.shape()).or_raise()
     }
 }
 

@@ -64,6 +64,8 @@ impl Primitive for Conv2d {
             groups,
         } = self.params;
         let err = |msg: String| Err(Error::shape("conv2d", msg));
+        let value = |msg: String| Err(Error::value("conv2d", msg));
+        let dtype = |msg: String| Err(Error::dtype("conv2d", msg));
         if x.shape.len() != 4 || w.shape.len() != 4 {
             return err(format!(
                 "internal: expected 4-d input and weight, got {:?} and {:?}",
@@ -71,21 +73,21 @@ impl Primitive for Conv2d {
             ));
         }
         if x.dtype != w.dtype || !x.dtype.is_float() {
-            return err(format!(
+            return dtype(format!(
                 "not implemented for input '{}' and weight '{}'; cast both to one float dtype",
                 x.dtype, w.dtype
             ));
         }
         if groups == 0 {
-            return err("non-positive groups is not supported".into());
+            return value("non-positive groups is not supported".into());
         }
         if stride.contains(&0) {
-            return err(format!(
+            return value(format!(
                 "non-positive stride is not supported, got stride={stride:?}"
             ));
         }
         if dilation.contains(&0) {
-            return err(format!(
+            return value(format!(
                 "dilation should be greater than zero, got dilation={dilation:?}"
             ));
         }
@@ -110,7 +112,7 @@ impl Primitive for Conv2d {
             ));
         }
         if kh == 0 || kw == 0 {
-            return err(format!(
+            return value(format!(
                 "kernel size must be positive, but got weight of size {:?}",
                 w.shape
             ));
@@ -364,7 +366,7 @@ pub fn try_conv2d(
         return Err(Error::dtype(
             "conv2d",
             format!(
-                "\"slow_conv2d_cpu\" not implemented for '{dtype}'; cast input and weight to a float dtype"
+                "not implemented for '{dtype}'; cast input and weight to a float dtype"
             ),
         ));
     }

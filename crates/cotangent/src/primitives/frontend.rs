@@ -133,6 +133,7 @@ pub fn binary_operands(
     b: &Tensor,
     force: Option<DType>,
 ) -> (Tensor, Tensor) {
+    crate::trace::check_live(op, &[a, b]).or_raise();
     let dtype = force.unwrap_or_else(|| result_type(a, b));
     let shape = try_broadcast_shapes(op, a.shape(), b.shape()).or_raise();
     (

@@ -8,7 +8,7 @@
 //! twice receives both cotangents.
 
 use super::frontend::{normalize_dim, try_broadcast_shapes, try_broadcast_to};
-use super::rules::batch_at_front;
+use super::rules::{batch_at_front, bind_in_user_dims};
 use super::scatter_add::ScatterAdd;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend;
@@ -107,7 +107,8 @@ impl Primitive for Gather {
         let x = batch_at_front(&inputs[0], axes[0], size);
         let index = batch_at_front(&inputs[1], axes[1], size);
         (
-            bind(
+            bind_in_user_dims(
+                None,
                 Gather {
                     axis: self.axis + 1,
                 },
@@ -178,11 +179,8 @@ pub fn take_along_dim(x: &Tensor, indices: &Tensor, dim: Option<isize>) -> Tenso
     }
     let Some(dim) = dim else {
         use super::reshape::reshape_to;
-        return gather(
-            &reshape_to(x, &[x.numel()]),
-            0,
-            &reshape_to(indices, &[indices.numel()]),
-        );
+        let (x, indices) = (reshape_to(x, &[x.numel()]), reshape_to(indices, &[indices.numel()]));
+        return as_op(op, || gather(&x, 0, &indices));
     };
     if x.dim() != indices.dim() {
         raise(Error::shape(
@@ -197,7 +195,7 @@ pub fn take_along_dim(x: &Tensor, indices: &Tensor, dim: Option<isize>) -> Tenso
     }
     let axis = normalize_dim(op, dim, x.dim());
     if x.dim() == 0 {
-        return gather(x, 0, indices);
+        return as_op(op, || gather(x, 0, indices));
     }
     let mut x_shape = x.shape().to_vec();
     x_shape[axis] = indices.shape()[axis];
@@ -206,7 +204,19 @@ pub fn take_along_dim(x: &Tensor, indices: &Tensor, dim: Option<isize>) -> Tenso
     let mut x_shape = shape.to_vec();
     x_shape[axis] = x.shape()[axis];
     let x = try_broadcast_to(op, x, &x_shape).or_raise();
-    gather(&x, axis as isize, &indices)
+    as_op(op, || gather(&x, axis as isize, &indices))
+}
+
+/// `f` (a gather), with its errors (an index out of range, found by the kernel) reported
+/// as `op`'s at the caller's line.
+#[track_caller]
+fn as_op(op: &'static str, f: impl FnOnce() -> Tensor) -> Tensor {
+    crate::error::boundary(f)
+        .map_err(|e| match e {
+            Error::Index { msg, .. } => Error::index(op, msg),
+            other => other,
+        })
+        .or_raise()
 }
 
 impl Tensor {

@@ -9,7 +9,7 @@
 use super::broadcast_in_dim::broadcast_in_dim;
 use super::frontend::normalize_dim;
 use super::gather::Gather;
-use super::rules::batch_at_front;
+use super::rules::{batch_at_front, bind_in_user_dims};
 use super::scatter_add::ScatterAdd;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend;
@@ -100,7 +100,10 @@ impl Primitive for IndexSelect {
         let x = batch_at_front(&inputs[0], axes[0], size);
         let axis = self.axis + 1;
         if axes[1].is_none() {
-            return (bind(IndexSelect { axis }, &[&x, &inputs[1]]), Some(0));
+            return (
+                bind_in_user_dims(None, IndexSelect { axis }, &[&x, &inputs[1]]),
+                Some(0),
+            );
         }
         // A batched index selects different slices per batch element: a gather with the
         // index [size, k] broadcast over x's other dims.
@@ -108,7 +111,10 @@ impl Primitive for IndexSelect {
         let mut shape = x.shape().to_vec();
         shape[axis] = index.shape()[1];
         let index = broadcast_in_dim(&index, &shape, &[0, axis]);
-        (bind(Gather { axis }, &[&x, &index]), Some(0))
+        (
+            bind_in_user_dims(Some("index_select"), Gather { axis }, &[&x, &index]),
+            Some(0),
+        )
     }
 }
 

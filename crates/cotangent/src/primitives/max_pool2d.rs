@@ -60,29 +60,31 @@ impl Primitive for MaxPool2d {
             ceil_mode,
         } = self.params;
         let err = |msg: String| Err(Error::shape("max_pool2d", msg));
+        let value = |msg: String| Err(Error::value("max_pool2d", msg));
+        let dtype = |msg: String| Err(Error::dtype("max_pool2d", msg));
         let Ok([n, c, h, w]) = <[usize; 4]>::try_from(x.shape) else {
             return err(format!("internal: expected a 4-d input, got {:?}", x.shape));
         };
         if !x.dtype.is_float() {
-            return err(format!(
+            return dtype(format!(
                 "not implemented for '{}'; cast the input to a float dtype",
                 x.dtype
             ));
         }
         if k.contains(&0) {
-            return err(format!(
+            return value(format!(
                 "kernel size should be greater than zero, but got kH: {} kW: {}",
                 k[0], k[1]
             ));
         }
         if stride.contains(&0) {
-            return err(format!(
+            return value(format!(
                 "stride should be greater than zero, but got dH: {} dW: {}",
                 stride[0], stride[1]
             ));
         }
         if dilation.contains(&0) {
-            return err(format!(
+            return value(format!(
                 "dilation should be greater than zero, but got dilationH: {} dilationW: {}",
                 dilation[0], dilation[1]
             ));
@@ -94,7 +96,7 @@ impl Primitive for MaxPool2d {
             ));
         }
         if pad[0] > k[0] / 2 || pad[1] > k[1] / 2 {
-            return err(format!(
+            return value(format!(
                 "pad should be smaller than or equal to half of kernel size, but got padW = {}, \
                  padH = {}, kW = {}, kH = {}",
                 pad[1], pad[0], k[1], k[0]

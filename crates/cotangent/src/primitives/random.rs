@@ -185,9 +185,13 @@ impl Primitive for Random {
                      randomness operation out of vmap",
                 )),
             Randomness::Same => raise(Error::transform(
-                    name,
-                    "Vmap does not currently support same randomness with a batched tensor input. \
-                     Please file an issue with functorch",
+                    "vmap",
+                    format!(
+                        "{name}: vmap does not support same randomness with a batched tensor \
+                         input: one draw cannot be shared by the batch when each element has \
+                         its own probabilities. Use randomness 'different', or pass an unbatched \
+                         input"
+                    ),
                 )),
             Randomness::Different => {
                 let p = batch_at_front(&inputs[0], axes[0], size);
@@ -387,7 +391,7 @@ pub fn try_bernoulli(p: &Tensor) -> Result<Tensor> {
         return Err(Error::dtype(
             "bernoulli",
             format!(
-                "\"bernoulli_tensor_cpu_p_\" not implemented for '{}'; give p a float dtype",
+                "not implemented for '{}'; give p a float dtype",
                 p.dtype()
             ),
         ));

@@ -179,6 +179,15 @@ impl Tensor {
     /// Split dim `dim` into `sizes` (`torch.unflatten`); one size may be `-1`.
     #[track_caller]
     pub fn unflatten(&self, dim: isize, sizes: &[isize]) -> Tensor {
+        if self.dim() == 0 {
+            raise(Error::index(
+                "unflatten",
+                "Dimension specified as 0 but tensor has no dimensions",
+            ));
+        }
+        if sizes.is_empty() {
+            raise(Error::value("unflatten", "sizes must be non-empty"));
+        }
         let d = normalize_dim("unflatten", dim, self.dim());
         let inner = try_infer_shape("unflatten", sizes, self.shape()[d]).or_raise();
         let mut shape: Vec<usize> = self.shape()[..d].to_vec();
@@ -209,6 +218,7 @@ impl Tensor {
     }
 
     /// Remove every size-1 dim (`torch.squeeze()`).
+    #[track_caller]
     pub fn squeeze(&self) -> Tensor {
         let shape: Vec<usize> = self.shape().iter().copied().filter(|&n| n != 1).collect();
         reshape_to(self, &shape)

@@ -49,3 +49,35 @@ pub(crate) fn add_opt(a: Option<Tensor>, b: Option<Tensor>) -> Option<Tensor> {
         (None, b) => b,
     }
 }
+
+/// `try_bind(prim, inputs)` for a batching rule that moved one batch dim in front of the
+/// user's dims: an index error found by the kernel ("index 5 is out of bounds for dimension
+/// 1 with size 3") is reported in the user's dims (dimension 0), under `op` if given (a rule
+/// that implements one op with another's primitive). Nested vmaps each shift by one.
+pub(crate) fn bind_in_user_dims<P: super::Primitive + Clone>(
+    op: Option<&'static str>,
+    prim: P,
+    inputs: &[&Tensor],
+) -> Tensor {
+    use crate::error::{Error, defer};
+    match crate::trace::try_bind(prim, inputs) {
+        Ok(out) => out,
+        Err(Error::Index { op: own, msg }) => {
+            defer(Error::index(op.unwrap_or(own), unbatched_dim(&msg)))
+        }
+        Err(other) => defer(other),
+    }
+}
+
+/// `msg` with its "for dimension N" decreased by one (the batch dim in front is gone).
+fn unbatched_dim(msg: &str) -> String {
+    const KEY: &str = "for dimension ";
+    let Some(start) = msg.find(KEY).map(|i| i + KEY.len()) else {
+        return msg.to_string();
+    };
+    let digits = msg[start..].bytes().take_while(u8::is_ascii_digit).count();
+    match msg[start..start + digits].parse::<usize>() {
+        Ok(d) if d > 0 => format!("{}{}{}", &msg[..start], d - 1, &msg[start + digits..]),
+        _ => msg.to_string(),
+    }
+}

@@ -9,7 +9,7 @@
 use super::frontend::normalize_dim;
 use super::gather::Gather;
 use super::pad::Pad;
-use super::rules::batch_at_front;
+use super::rules::{batch_at_front, bind_in_user_dims};
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend;
 use crate::array::{Array, DType};
@@ -131,7 +131,8 @@ impl Primitive for ScatterAdd {
             .map(|(x, &a)| batch_at_front(x, a, size))
             .collect();
         (
-            bind(
+            bind_in_user_dims(
+                None,
                 ScatterAdd {
                     axis: self.axis + 1,
                 },

@@ -106,6 +106,7 @@ impl Tensor {
                 format!("slice step must be positive, got {step}"),
             ));
         }
+        not_a_scalar("slice", self);
         let d = normalize_dim("slice", dim, self.dim());
         let size = self.shape()[d];
         let (s, e) = (clamp_bound(start, size), clamp_bound(end, size));
@@ -124,6 +125,7 @@ impl Tensor {
     /// If `start + length` exceeds the dim's size, with torch's message.
     #[track_caller]
     pub fn narrow(&self, dim: isize, start: isize, length: usize) -> Tensor {
+        not_a_scalar("narrow", self);
         let d = normalize_dim("narrow", dim, self.dim());
         let size = self.shape()[d];
         let n = size as isize;
@@ -149,6 +151,7 @@ impl Tensor {
     /// If `index` is out of range, with torch's message.
     #[track_caller]
     pub fn select(&self, dim: isize, index: isize) -> Tensor {
+        not_a_scalar("select", self);
         let d = normalize_dim("select", dim, self.dim());
         let size = self.shape()[d] as isize;
         if index < -size || index >= size {
@@ -166,8 +169,26 @@ impl Tensor {
     /// The slices along `dim`, each with that dim removed (`torch.unbind`).
     #[track_caller]
     pub fn unbind(&self, dim: isize) -> Vec<Tensor> {
+        if self.dim() == 0 {
+            raise(Error::index(
+                "unbind",
+                "Dimension specified as 0 but tensor has no dimensions",
+            ));
+        }
         let d = normalize_dim("unbind", dim, self.dim());
         (0..self.shape()[d] as isize).map(|i| self.select(d as isize, i)).collect()
+    }
+}
+
+/// torch's error for indexing into a 0-d tensor, which has no dim to index (the dim
+/// checks accept dim 0 and -1 for it, as torch's do).
+#[track_caller]
+fn not_a_scalar(op: &'static str, x: &Tensor) {
+    if x.dim() == 0 {
+        raise(Error::index(
+            op,
+            format!("{op}() cannot be applied to a 0-dim tensor."),
+        ));
     }
 }
 

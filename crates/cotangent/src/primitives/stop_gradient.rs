@@ -59,11 +59,13 @@ pub fn stop_gradient(x: &Tensor) -> Tensor {
 
 impl Tensor {
     /// See [`stop_gradient`].
+    #[track_caller]
     pub fn stop_gradient(&self) -> Tensor {
         stop_gradient(self)
     }
 
     /// torch's `detach()`: the same as [`stop_gradient`].
+    #[track_caller]
     pub fn detach(&self) -> Tensor {
         stop_gradient(self)
     }

@@ -2,8 +2,9 @@
 
 use super::{Residuals, Save};
 use super::binary::{BinaryOp, apply};
-use crate::array::FloatElement;
+use crate::array::{DType, FloatElement};
 use crate::array::backend::BinaryKernel;
+use crate::error::{Error, raise};
 use crate::testing::OpInfo;
 use crate::trace::Tensor;
 
@@ -33,9 +34,24 @@ impl BinaryOp for Sub {
 }
 
 /// Elementwise `sub` with broadcasting and type promotion (`torch.sub`).
+///
+/// # Panics
+/// With a bool operand (torch's messages: a difference of masks is a logical op).
 #[track_caller]
 pub fn sub(a: &Tensor, b: &Tensor) -> Tensor {
-    apply::<Sub>(a, b)
+    match (a.dtype() == DType::Bool, b.dtype() == DType::Bool) {
+        (true, true) => raise(Error::dtype(
+            "sub",
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` \
+             operator or the logical_xor() function instead.",
+        )),
+        (true, false) | (false, true) => raise(Error::dtype(
+            "sub",
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are \
+             trying to invert a mask, use the `!` operator or the logical_not() function instead.",
+        )),
+        (false, false) => apply::<Sub>(a, b),
+    }
 }
 
 pub(crate) fn op_info() -> Vec<OpInfo> {

@@ -78,7 +78,11 @@ impl Primitive for Transpose {
 /// ```
 #[track_caller]
 pub fn permute(x: &Tensor, dims: &[isize]) -> Tensor {
-    let perm: Dims = dims.iter().map(|&d| normalize_dim("permute", d, x.dim())).collect();
+    // A loop, not a closure, so that a bad dim is reported at the caller's line.
+    let mut perm = Dims::new();
+    for &d in dims {
+        perm.push(normalize_dim("permute", d, x.dim()));
+    }
     if perm.iter().enumerate().all(|(i, &p)| i == p) && perm.len() == x.dim() {
         return x.clone();
     }

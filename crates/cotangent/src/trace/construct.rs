@@ -63,6 +63,7 @@ impl Tensor {
     /// let x = Tensor::new([[1.0f32, 2.0], [3.0, 4.0]]);
     /// assert_eq!(x.shape(), &[2, 2]);
     /// ```
+    #[track_caller]
     pub fn new<D: TensorData>(data: D) -> Tensor {
         let (values, shape) = data.flatten();
         Tensor::from_vec(values, &shape).expect("nested arrays have consistent lengths")
@@ -158,7 +159,7 @@ impl Tensor {
                 ),
             ));
         }
-        Ok(self.to_vec::<T>()[0])
+        Ok(self.try_array()?.to_vec::<T>()[0])
     }
 
     /// `true` if both tensors have the same shape and all elements satisfy

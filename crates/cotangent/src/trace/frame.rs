@@ -41,6 +41,8 @@ pub(crate) trait Interpreter {
 /// One live transform call.
 pub(crate) struct Frame {
     pub(crate) id: u64,
+    /// The transform the user called (`grad`, `jacrev`), for messages about its tracers.
+    pub(crate) transform: &'static str,
     pub(crate) interpreter: Rc<dyn Interpreter>,
 }
 
@@ -102,16 +104,34 @@ impl Drop for FrameGuard {
     }
 }
 
-/// Push a frame for `interpreter`; it is live until the guard drops.
-pub(crate) fn push_frame(make: impl FnOnce(u64) -> Rc<dyn Interpreter>) -> FrameGuard {
+/// Push a frame for `interpreter`, on behalf of the user's `transform`; it is live until the
+/// guard drops.
+pub(crate) fn push_frame(
+    transform: &'static str,
+    make: impl FnOnce(u64) -> Rc<dyn Interpreter>,
+) -> FrameGuard {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let interpreter = make(id);
     let level = STACK.with(|s| {
         let mut s = s.borrow_mut();
-        s.push(Frame { id, interpreter });
+        s.push(Frame {
+            id,
+            transform,
+            interpreter,
+        });
         s.len() - 1
     });
     FrameGuard { level, id }
+}
+
+/// The transform name of the live frame `id` at `level` (`None` if it is not live here).
+pub(crate) fn transform_name(level: usize, id: u64) -> Option<&'static str> {
+    STACK.with(|s| {
+        s.borrow()
+            .get(level)
+            .filter(|f| f.id == id)
+            .map(|f| f.transform)
+    })
 }
 
 /// `true` when no transform is live on this thread (the eager fast path).

@@ -70,6 +70,8 @@ pub(crate) struct Tracer<P: ?Sized = dyn Payload> {
     pub(crate) frame_id: u64,
     /// The thread whose frame stack holds the frame (see `frame::thread_number`).
     pub(crate) thread: u32,
+    /// The transform the user called that made it (`grad` for a `vjp` frame under `grad`).
+    pub(crate) transform: &'static str,
     pub(crate) shape: Dims,
     pub(crate) dtype: DType,
     pub(crate) payload: P,
@@ -102,10 +104,12 @@ impl Tensor {
         dtype: DType,
         payload: impl Payload,
     ) -> Tensor {
+        let transform = frame::transform_name(level, frame_id).unwrap_or(payload.transform());
         let t: Arc<Tracer> = Arc::new(Tracer {
             level,
             frame_id,
             thread: frame::thread_number(),
+            transform,
             shape,
             dtype,
             payload,
@@ -165,7 +169,13 @@ impl Tensor {
         loop {
             match &t.repr {
                 Repr::Concrete(a) => return Ok(a),
-                Repr::Tracer(tr) => t = tr.payload.host_value()?,
+                Repr::Tracer(tr) => match tr.payload.host_value() {
+                    Ok(value) => t = value,
+                    // A batched value has none; but one whose vmap is gone is an escaped
+                    // tracer, which is the error to report.
+                    Err(_) if !tr.is_live() => return Err(dead_tracer_error("item/to_vec", tr)),
+                    Err(e) => return Err(e),
+                },
             }
         }
     }
@@ -181,6 +191,12 @@ impl Tensor {
     /// The size of dim `d` (negative counts from the end), torch's `x.size(d)`.
     #[track_caller]
     pub fn size(&self, d: isize) -> usize {
+        if self.dim() == 0 {
+            crate::error::raise(Error::index(
+                "size",
+                "dimension specified as 0 but tensor has no dimensions",
+            ));
+        }
         let d = crate::primitives::frontend::normalize_dim("size", d, self.dim());
         self.shape()[d]
     }
@@ -260,10 +276,28 @@ pub(crate) fn bind_dyn(prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Result<Te
     }
 }
 
+impl Tracer {
+    /// Whether its frame is on this thread's stack.
+    fn is_live(&self) -> bool {
+        frame::transform_name(self.level, self.frame_id).is_some()
+    }
+}
+
+/// An error if one of `inputs` is a tracer whose transform is not live on this thread,
+/// named after the user's `op` (checked by frontends before their own helper ops run).
+pub(crate) fn check_live(op: &'static str, inputs: &[&Tensor]) -> Result<()> {
+    for tr in inputs.iter().filter_map(|t| t.as_tracer()) {
+        if !tr.is_live() {
+            return Err(dead_tracer_error(op, tr));
+        }
+    }
+    Ok(())
+}
+
 /// Why a tracer's frame is not on this thread's stack: it was sent to another thread, or its
 /// transform has returned.
 fn dead_tracer_error(op: &'static str, tr: &Tracer) -> Error {
-    let transform = tr.payload.transform();
+    let transform = tr.transform;
     if tr.thread != frame::thread_number() {
         return Error::transform(
             transform,

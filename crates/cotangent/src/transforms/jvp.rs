@@ -76,7 +76,7 @@ pub(crate) fn push_forward<A: Tree, O: Tree>(
     tangents: &[Option<Tensor>],
 ) -> Result<(Vec<Tensor>, Vec<Option<Tensor>>, TreeDef)> {
     let (leaves, def) = primals.flatten();
-    let guard = push_frame(|_| Rc::new(JvpInterpreter));
+    let guard = push_frame(transform, |_| Rc::new(JvpInterpreter));
     let (level, id) = (guard.level(), guard.id());
     let wrapped: Vec<Tensor> = leaves
         .iter()

@@ -325,7 +325,7 @@ pub(crate) fn trace_flat<A: Tree, O: Tree>(
             ));
         }
     }
-    let guard = push_frame(|_| VJP_INTERPRETER.with(|i| i.clone()));
+    let guard = push_frame(transform, |_| VJP_INTERPRETER.with(|i| i.clone()));
     let (level, id) = (guard.level(), guard.id());
     let mut inputs = Vec::new();
     let wrapped: Vec<Tensor> = leaves

@@ -458,7 +458,7 @@ fn vmap_once<A: Tree, O: Tree>(
     size: usize,
     opts: &VmapOpts,
 ) -> Result<(Vec<Tensor>, TreeDef)> {
-    let guard = push_frame(|_| {
+    let guard = push_frame("vmap", |_| {
         Rc::new(VmapInterpreter {
             size,
             randomness: opts.randomness,

@@ -38,6 +38,11 @@ impl Operand {
 /// merge (size-1 dims are ignored; an empty or all-size-1 group merges with stride 1).
 fn merged_stride(layout: &Layout, dims: &[usize]) -> Option<usize> {
     let (shape, strides) = (layout.shape(), layout.strides());
+    // An empty group is never read, so any stride does (a copy of an empty array may carry
+    // strides that do not chain).
+    if dims.iter().any(|&d| shape[d] == 0) {
+        return Some(1);
+    }
     let mut kept = dims.iter().filter(|&&d| shape[d] != 1);
     let Some(&first) = kept.next() else {
         return Some(1);

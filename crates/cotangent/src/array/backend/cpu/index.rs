@@ -169,7 +169,7 @@ pub(crate) fn scatter_add<T: StorageElement + Add<Output = T>>(
                 |[o, i, s], [od, id, sd], len| {
                     for k in 0..len {
                         let pos = o + k * od + idx[i + k * id] as usize * axis_stride - base;
-                        dst[pos] = dst[pos] + sv[s + k * sd];
+                        dst[pos] = super::accumulate(dst[pos], sv[s + k * sd]);
                     }
                 },
             );

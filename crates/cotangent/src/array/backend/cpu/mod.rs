@@ -46,6 +46,26 @@ macro_rules! with_dtype {
     };
 }
 
+/// `a + b` for the accumulating kernels (sums, scatter_add): integers wrap on overflow, as
+/// torch's integer arithmetic and cotangent's elementwise `add` do, instead of panicking in
+/// a debug build.
+pub(crate) fn accumulate<T: crate::array::Element + std::ops::Add<Output = T>>(a: T, b: T) -> T {
+    if T::DTYPE == DType::I64 {
+        T::from_i64(a.to_i64().wrapping_add(b.to_i64()))
+    } else {
+        a + b
+    }
+}
+
+/// `a * b` for products, wrapping on integer overflow like [`accumulate`].
+pub(crate) fn multiply<T: crate::array::Element + std::ops::Mul<Output = T>>(a: T, b: T) -> T {
+    if T::DTYPE == DType::I64 {
+        T::from_i64(a.to_i64().wrapping_mul(b.to_i64()))
+    } else {
+        a * b
+    }
+}
+
 fn unsupported(op: &str, dtype: DType) -> ! {
     panic!(
         "{op}: not implemented for '{dtype}' (internal: the frontend should have cast the input)"

@@ -38,6 +38,7 @@ use crate::array::alloc::{filled_or_defer, with_capacity_or_defer};
 use crate::array::backend::Distribution;
 use crate::array::storage::{StorageElement, alloc_uninit};
 use crate::array::{Array, DType, Layout};
+use crate::error::{Error, defer};
 
 /// Philox4x32 round multipliers.
 const PHILOX_M0: u32 = 0xD251_1F53;
@@ -440,15 +441,21 @@ pub(crate) fn sample(dist: Distribution, shape: &[usize], dtype: DType, key: Phi
 /// gives exactly 0 or 1. Uses the blocks of a uniform draw of `p.numel()` elements.
 ///
 /// # Panics
-/// If an element of `p` is outside `[0, 1]` (or NaN), with torch's message.
+/// If an element of `p` is outside `[0, 1]` (or NaN), with torch's message (deferred to the
+/// op's boundary).
 pub(crate) fn bernoulli(key: PhiloxKey, p: &Array) -> Array {
     fn below<T: StorageElement>(u: &Array, p: &Array) -> Array {
         super::elementwise::zip(u, p, |u: T, p: T| {
-            assert!(
-                p >= T::zero() && p <= T::one(),
-                "bernoulli: Expected p_in >= 0 && p_in <= 1 to be true, but got p = {p:?}; \
-                 every probability must lie in [0, 1]"
-            );
+            if !(p >= T::zero() && p <= T::one()) {
+                // Data-dependent, so found here: carried to the op's call line.
+                defer(Error::value(
+                    "bernoulli",
+                    format!(
+                        "Expected p_in >= 0 && p_in <= 1 to be true, but got p = {p:?}; every \
+                         probability must lie in [0, 1]"
+                    ),
+                ));
+            }
             if u < p { T::one() } else { T::zero() }
         })
     }

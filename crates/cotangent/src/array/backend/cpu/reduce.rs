@@ -56,11 +56,11 @@ impl<T: Element + std::ops::Add<Output = T>> Fold<T> for Sum {
         T::zero()
     }
     fn combine(&self, a: T, b: T) -> T {
-        a + b
+        super::accumulate(a, b)
     }
     fn fold_slice(&self, xs: &[T]) -> T {
         if !T::DTYPE.is_float() {
-            return xs.iter().fold(T::zero(), |a, &b| a + b);
+            return xs.iter().fold(T::zero(), |a, &b| super::accumulate(a, b));
         }
         super::dispatch::avx2_or_plain(|| float_sum(xs))
     }
@@ -97,7 +97,7 @@ impl<T: Element + std::ops::Mul<Output = T>> Fold<T> for Prod {
         T::one()
     }
     fn combine(&self, a: T, b: T) -> T {
-        a * b
+        super::multiply(a, b)
     }
 }
 
