@@ -26,6 +26,12 @@
 //! Usage: `cargo bench -p cotangent --bench side_by_side [-- WORKLOAD...]`, where the
 //! optional names pick a subset (`matmul_1024 add_4M sum_16M transpose_4096 add_5
 //! grad_sin_sum_5 per_sample_grads_cnn ensemble_mlp_10 ensemble_train_step_10`).
+//! `per_sample_grads_mlp_784` (per-sample gradients of an MNIST-sized MLP: 686 MB of output
+//! per call, where the buffer pool decides the time) runs only when named; it has no torch
+//! side in `compare_torch.py` yet.
+//!
+//! Every line also reports the process's resident memory after the workload (`rss_mb`) and
+//! its peak (`rss_peak_mb`), from `/proc/self/status` (null elsewhere).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -143,14 +149,30 @@ fn report_with(
     let opt = |v: Option<f64>| v.map_or("null".to_string(), |v| format!("{v:.4}"));
     println!(
         "{{\"lib\":\"cotangent\",\"workload\":\"{workload}\",\"median_s\":{:.9e},\"iters\":{},\
-         \"samples\":{},\"gflops\":{},\"gbps\":{},\"pool\":{pool},\"threads\":{}{extra}}}",
+         \"samples\":{},\"gflops\":{},\"gbps\":{},\"pool\":{pool},\"threads\":{},\
+         \"rss_mb\":{},\"rss_peak_mb\":{}{extra}}}",
         s.median_s,
         s.iters,
         s.samples,
         opt(gflops.map(|f| f / s.median_s / 1e9)),
         opt(bytes.map(|b| b / s.median_s / 1e9)),
         rayon::current_num_threads(),
+        opt(proc_status_mb("VmRSS:")),
+        opt(proc_status_mb("VmHWM:")),
     );
+}
+
+/// A `kB` line of `/proc/self/status` (`VmRSS:` resident now, `VmHWM:` its peak), in MB.
+fn proc_status_mb(key: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    let kb: f64 = line[key.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024.0 / 1e6)
 }
 
 /// Panic unless `got` is within a relative tolerance of `want`.
@@ -462,6 +484,66 @@ fn ensemble_train_step_10(pool: bool) {
     report_with("ensemble_train_step_10", &s, None, None, pool, &check);
 }
 
+/// Per-sample gradients of an MNIST-sized MLP (784-512-512-10, relu, cross-entropy) over a
+/// batch of 256: `vmap(grad(loss), in_dims=(None, 0, 0))`. The output, one gradient of all
+/// 669,706 parameters per sample, is 686 MB of f32 per call, so where its buffers come
+/// from (the pool, or fresh pages) decides much of the time (issue 10).
+fn per_sample_grads_mlp_784(pool: bool) {
+    let batch_size = 256;
+    let dims = [784, 512, 512, 10];
+    let scaled = |shape: &[usize], seed: u64, fan_in: usize| {
+        let scale = (1.0 / (fan_in as f64).sqrt()) as f32;
+        let v: Vec<f32> = values(shape.iter().product(), seed)
+            .into_iter()
+            .map(|v| v * scale)
+            .collect();
+        Tensor::from_vec(v, shape).expect("length matches")
+    };
+    let params: Vec<Tensor> = (0..3)
+        .flat_map(|l| {
+            let (fan_in, fan_out) = (dims[l], dims[l + 1]);
+            [
+                scaled(&[fan_out, fan_in], 300 + 2 * l as u64, fan_in),
+                scaled(&[fan_out], 301 + 2 * l as u64, fan_in),
+            ]
+        })
+        .collect();
+    let data = tensor(&[batch_size, 784], 30);
+    let targets = labels(batch_size, 31);
+    type Args = (Vec<Tensor>, Tensor, Tensor);
+    let loss = |(p, x, y): Args| {
+        let h = cotangent::linear(&x.unsqueeze(0), &p[0], Some(&p[1])).relu();
+        let h = cotangent::linear(&h, &p[2], Some(&p[3])).relu();
+        let logits = cotangent::linear(&h, &p[4], Some(&p[5]));
+        cross_entropy(&logits, &y.unsqueeze(0))
+    };
+    let per_sample = vmap_with(grad(loss), VmapOpts::new().in_dims((UNMAPPED, 0, 0)));
+    let call =
+        |p: &Vec<Tensor>, x: &Tensor, y: &Tensor| per_sample((p.clone(), x.clone(), y.clone()));
+
+    let grads = call(&params, &data, &targets);
+    for (g, p) in grads.iter().zip(&params) {
+        let mut want = vec![batch_size];
+        want.extend_from_slice(p.shape());
+        assert_eq!(g.shape(), &want[..], "per-sample gradient shape");
+    }
+    for i in [0, batch_size as isize - 1] {
+        let single = grad(loss)((params.clone(), data.select(0, i), targets.select(0, i)));
+        for (g, s) in grads.iter().zip(&single) {
+            assert!(
+                g.select(0, i).allclose(s, 1e-4, 1e-6),
+                "per-sample gradient {i}: vmap(grad) vs grad"
+            );
+        }
+    }
+    let check = output_check(&grads);
+    drop(grads);
+    let s = measure(|| {
+        black_box(call(black_box(&params), black_box(&data), &targets));
+    });
+    report_with("per_sample_grads_mlp_784", &s, None, None, pool, &check);
+}
+
 fn main() {
     let pool = std::env::var("COTANGENT_POOL")
         .map(|v| v != "0")
@@ -498,5 +580,9 @@ fn main() {
     }
     if run("ensemble_train_step_10") {
         ensemble_train_step_10(pool);
+    }
+    // Opt-in: 686 MB per call.
+    if wanted.iter().any(|w| w == "per_sample_grads_mlp_784") {
+        per_sample_grads_mlp_784(pool);
     }
 }
