@@ -13,6 +13,8 @@
 //! each workload's result is checked once against a plain-loop reference, so nothing can be
 //! optimised away and a wrong kernel cannot look fast.
 //!
+//! `BENCH_ITERS=n` replaces the adaptive timing with exactly `n` calls (see `measure`).
+//!
 //! Threads: rayon's default pool (one thread per core). `COTANGENT_POOL=0` disables the
 //! buffer pool (read once per process); the value in force is reported as `"pool"`.
 //!
@@ -31,11 +33,16 @@
 //! side in `compare_torch.py` yet.
 //!
 //! Every line also reports the process's resident memory after the workload (`rss_mb`) and
-//! its peak (`rss_peak_mb`), from `/proc/self/status` (null elsewhere).
+//! its peak (`rss_peak_mb`), from `/proc/self/status` (null elsewhere), and `"mem"`: from
+//! `cotangent::memory`, the peak of `memory_allocated` while the workload was timed (warm-up
+//! included), `memory_reserved` and the pool's idle bytes at the end, and how many buffers
+//! the pool served (`pool_hits`), could not serve (`pool_misses`) and evicted, during the
+//! timing.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use cotangent::memory::{self, MemoryStats};
 use cotangent::nn::{self, Module, StateDict};
 use cotangent::{Tensor, UNMAPPED, VmapOpts, cross_entropy, grad, nll_loss, vmap_with};
 
@@ -63,10 +70,36 @@ struct Stats {
     iters: usize,
     /// Number of samples the median is over.
     samples: usize,
+    /// Memory counters when the timing started (peaks reset) and when it ended.
+    memory: (MemoryStats, MemoryStats),
 }
 
-/// Time `f` (one call = one operation) with warm-up, adaptive batching and a median.
+/// Time `f` (one call = one operation) with warm-up, adaptive batching and a median; or,
+/// with `BENCH_ITERS=n` in the environment, exactly `n` calls (no warm-up, one call per
+/// sample), so that counts that do not depend on the machine's load (instructions under
+/// callgrind, page faults) can be compared per call between two builds.
 fn measure(mut f: impl FnMut()) -> Stats {
+    memory::reset_peak_memory_stats();
+    let memory_before = memory::memory_stats();
+    if let Some(n) = std::env::var("BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let mut times: Vec<f64> = (0..n)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        return Stats {
+            median_s: times.get(n / 2).copied().unwrap_or(f64::NAN),
+            iters: n,
+            samples: n,
+            memory: (memory_before, memory::memory_stats()),
+        };
+    }
     let start = Instant::now();
     let mut warm = 0usize;
     while warm < 3 || start.elapsed() < WARMUP {
@@ -97,6 +130,7 @@ fn measure(mut f: impl FnMut()) -> Stats {
         median_s,
         iters: samples * batch,
         samples,
+        memory: (memory_before, memory::memory_stats()),
     }
 }
 
@@ -150,7 +184,7 @@ fn report_with(
     println!(
         "{{\"lib\":\"cotangent\",\"workload\":\"{workload}\",\"median_s\":{:.9e},\"iters\":{},\
          \"samples\":{},\"gflops\":{},\"gbps\":{},\"pool\":{pool},\"threads\":{},\
-         \"rss_mb\":{},\"rss_peak_mb\":{}{extra}}}",
+         \"rss_mb\":{},\"rss_peak_mb\":{},\"mem\":{}{extra}}}",
         s.median_s,
         s.iters,
         s.samples,
@@ -159,7 +193,23 @@ fn report_with(
         rayon::current_num_threads(),
         opt(proc_status_mb("VmRSS:")),
         opt(proc_status_mb("VmHWM:")),
+        memory_json(&s.memory.0, &s.memory.1),
     );
+}
+
+/// The `"mem"` object: what the timed calls did to `cotangent::memory`'s counters.
+fn memory_json(before: &MemoryStats, after: &MemoryStats) -> String {
+    let mb = |b: usize| b as f64 / 1e6;
+    format!(
+        "{{\"peak_allocated_mb\":{:.3},\"reserved_mb\":{:.3},\"cached_mb\":{:.3},\
+         \"pool_hits\":{},\"pool_misses\":{},\"pool_evictions\":{}}}",
+        mb(after.peak_allocated_bytes),
+        mb(after.reserved_bytes),
+        mb(after.cached_bytes),
+        after.pool_hits - before.pool_hits,
+        after.pool_misses - before.pool_misses,
+        after.pool_evictions - before.pool_evictions,
+    )
 }
 
 /// A `kB` line of `/proc/self/status` (`VmRSS:` resident now, `VmHWM:` its peak), in MB.

@@ -197,9 +197,10 @@ impl<T: Element> Idle<T> {
             .unwrap_or_default()
     }
 
-    fn drain_into(&mut self, out: &mut Vec<Vec<T>>) {
+    /// Move every idle vector to `out`, wrapped.
+    fn drain_into(&mut self, out: &mut Vec<CpuData>, wrap: fn(Vec<T>) -> CpuData) {
         for list in &mut self.buckets {
-            out.extend(list.drain(..).map(|(_, v)| v));
+            out.extend(list.drain(..).map(|(_, v)| wrap(v)));
         }
     }
 }
@@ -329,12 +330,12 @@ impl Pool {
     }
 
     /// Every idle vector, moved out (the caller frees them outside the lock).
-    fn drain(&mut self) -> (Vec<Vec<bool>>, Vec<Vec<i64>>, Vec<Vec<f32>>, Vec<Vec<f64>>) {
-        let mut out = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        self.bools.drain_into(&mut out.0);
-        self.i64s.drain_into(&mut out.1);
-        self.f32s.drain_into(&mut out.2);
-        self.f64s.drain_into(&mut out.3);
+    fn drain(&mut self) -> Vec<CpuData> {
+        let mut out = Vec::new();
+        self.bools.drain_into(&mut out, CpuData::Bool);
+        self.i64s.drain_into(&mut out, CpuData::I64);
+        self.f32s.drain_into(&mut out, CpuData::F32);
+        self.f64s.drain_into(&mut out, CpuData::F64);
         CPU_MEMORY.leave_idle(self.idle_bytes);
         self.idle_bytes = 0;
         out
@@ -519,7 +520,7 @@ mod tests {
         assert_eq!(idle.pop_oldest(bucket(100)).capacity(), 100);
         assert_eq!(idle.oldest(), Some((7, bucket(5000))));
         let mut out = Vec::new();
-        idle.drain_into(&mut out);
+        idle.drain_into(&mut out, CpuData::F64);
         assert_eq!(out.len(), 2);
         assert_eq!(idle.oldest(), None);
     }
