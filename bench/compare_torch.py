@@ -63,7 +63,15 @@ If JAX is importable, grad_sin_sum_5 is also timed in JAX as jax.jit(jax.grad(f)
 once, then each call dispatches the compiled function and waits for its result with
 block_until_ready); its medians are printed in a separate table, for reference only.
 
-Usage: python bench/compare_torch.py [--threads 2] [--rounds 3] [--json-out FILE] [WORKLOAD ...]
+Before/after a change: --baseline-exe EXE names a second bench binary (say, the
+side_by_side binary built from the commit before the change, copied out of target/), which
+each round also runs on every workload (pool on) next to this tree's, alternating which of
+the two goes first; a table of the two medians, their ratio and the per-round ratios (the
+noise) follows the main one. --cotangent-exe EXE uses a prebuilt binary instead of building
+this tree's.
+
+Usage: python bench/compare_torch.py [--threads 2] [--rounds 3] [--json-out FILE]
+       [--baseline-exe EXE] [--cotangent-exe EXE] [WORKLOAD ...]
 """
 
 from __future__ import annotations
@@ -390,9 +398,9 @@ def build_cotangent() -> str:
     return exe
 
 
-def cotangent_run(exe: str, wanted: list[str], threads: int, pool: bool) -> dict[str, dict]:
+def cotangent_run(exe: str, wanted: list[str], threads: int, pool: bool, lib: str = "cotangent") -> dict[str, dict]:
     """Run the bench binary (what `cargo bench --bench side_by_side -- WORKLOADS` runs) in a
-    fresh process, so COTANGENT_POOL is read anew."""
+    fresh process, so COTANGENT_POOL is read anew. `lib` labels the printed lines."""
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
     if pool:
         env.pop("COTANGENT_POOL", None)
@@ -406,7 +414,8 @@ def cotangent_run(exe: str, wanted: list[str], threads: int, pool: bool) -> dict
         line = line.strip()
         if line.startswith("{"):
             r = json.loads(line)
-            print(line, flush=True)
+            r["lib"] = lib
+            print(json.dumps(r), flush=True)
             out[r["workload"]] = r
     return out
 
@@ -536,6 +545,11 @@ def main() -> None:
         help="before each measurement, wait up to this many seconds for the CPUs to be idle (default 120)",
     )
     ap.add_argument("--no-pool-off", action="store_true", help="skip the COTANGENT_POOL=0 run")
+    ap.add_argument(
+        "--baseline-exe",
+        help="a second side_by_side binary (e.g. built before a change) to run interleaved and compare",
+    )
+    ap.add_argument("--cotangent-exe", help="use this prebuilt side_by_side binary instead of building")
     args = ap.parse_args()
     wanted = [w for w in WORKLOADS if w in args.workloads]
     unknown = set(args.workloads) - set(WORKLOADS)
@@ -551,18 +565,25 @@ def main() -> None:
     # Build first so compilation does not overlap any timing. Then, per workload, run
     # cotangent (pool on), cotangent (COTANGENT_POOL=0) and torch back to back, so drift in
     # the machine's load affects both libraries alike.
-    exe = build_cotangent()
+    exe = args.cotangent_exe or build_cotangent()
     print(f"# load average before: {loadavg()} (other processes on a 2-core machine skew results)", flush=True)
     with_jax = jax_available() and any(w in JAX_WORKLOADS for w in wanted)
     if not with_jax and any(w in JAX_WORKLOADS for w in wanted):
         print("# jax is not installed: skipping the JAX timings", flush=True)
-    rounds: list[tuple[dict, dict, dict, dict]] = []
+    rounds: list[tuple[dict, dict, dict, dict, dict]] = []
     for k in range(args.rounds):
         print(f"# round {k + 1} of {args.rounds}", flush=True)
-        cot, cot_nopool, tor, jx = {}, {}, {}, {}
+        cot, cot_nopool, tor, jx, base = {}, {}, {}, {}, {}
         for name in wanted:
+            # The baseline binary goes first in odd rounds, second in even ones.
+            if args.baseline_exe and k % 2 == 1:
+                wait_quiet(args.quiet_wait)
+                base.update(cotangent_run(args.baseline_exe, [name], args.threads, True, "cotangent-baseline"))
             wait_quiet(args.quiet_wait)
             cot.update(cotangent_run(exe, [name], args.threads, pool=True))
+            if args.baseline_exe and k % 2 == 0:
+                wait_quiet(args.quiet_wait)
+                base.update(cotangent_run(args.baseline_exe, [name], args.threads, True, "cotangent-baseline"))
             if not args.no_pool_off:
                 wait_quiet(args.quiet_wait)
                 cot_nopool.update(cotangent_run(exe, [name], args.threads, pool=False))
@@ -571,9 +592,14 @@ def main() -> None:
             if with_jax and name in JAX_WORKLOADS:
                 wait_quiet(args.quiet_wait)
                 jx.update(jax_results([name]))
-        rounds.append((cot, cot_nopool, tor, jx))
+        rounds.append((cot, cot_nopool, tor, jx, base))
     print(f"# load average after: {loadavg()}", flush=True)
-    cot, cot_nopool, tor, jx = (combine([r[i] for r in rounds]) for i in range(4))
+    cot, cot_nopool, tor, jx, base = (combine([r[i] for r in rounds]) for i in range(5))
+    # Per round, this build's median over the baseline's (same round, back to back).
+    base_ratios = {
+        name: [r[0][name]["median_s"] / r[4][name]["median_s"] for r in rounds if name in r[0] and name in r[4]]
+        for name in wanted
+    }
 
     rows = [["workload", "cotangent", "torch", "ratio", "target", "result"]]
     for name in wanted:
@@ -645,9 +671,36 @@ def main() -> None:
                 f"(off/on = {off / on:.2f}x; threshold 1.05x)"
             )
 
+    if base:
+        brow = [["workload", "baseline", "this build", "this / baseline", "per round", "vs torch: baseline, this"]]
+        for name in wanted:
+            if name in cot and name in base:
+                b, c = base[name]["median_s"], cot[name]["median_s"]
+                per_round = base_ratios[name]
+                vs_torch = ""
+                if name in tor:
+                    t = tor[name]["median_s"]
+                    vs_torch = f"{b / t:.2f}x, {c / t:.2f}x"
+                brow.append(
+                    [
+                        name,
+                        fmt_time(b),
+                        fmt_time(c),
+                        f"{c / b:.3f}x time",
+                        f"{min(per_round):.2f}-{max(per_round):.2f}",
+                        vs_torch,
+                    ]
+                )
+        print()
+        print(f"Before/after: this build vs --baseline-exe {args.baseline_exe} (pool on; ratios < 1 are faster):")
+        print(table(brow))
+
     if args.json_out:
         args.json_out.write_text(
-            json.dumps({"cotangent": cot, "cotangent_pool_off": cot_nopool, "torch": tor, "jax": jx}, indent=2)
+            json.dumps(
+                {"cotangent": cot, "cotangent_pool_off": cot_nopool, "torch": tor, "jax": jx, "cotangent_baseline": base},
+                indent=2,
+            )
         )
     if mismatches:
         sys.exit("the two libraries computed different outputs:\n" + "\n".join(mismatches))

@@ -13,6 +13,8 @@
 //! each workload's result is checked once against a plain-loop reference, so nothing can be
 //! optimised away and a wrong kernel cannot look fast.
 //!
+//! `BENCH_ITERS=n` replaces the adaptive timing with exactly `n` calls (see `measure`).
+//!
 //! Threads: rayon's default pool (one thread per core). `COTANGENT_POOL=0` disables the
 //! buffer pool (read once per process); the value in force is reported as `"pool"`.
 //!
@@ -26,10 +28,21 @@
 //! Usage: `cargo bench -p cotangent --bench side_by_side [-- WORKLOAD...]`, where the
 //! optional names pick a subset (`matmul_1024 add_4M sum_16M transpose_4096 add_5
 //! grad_sin_sum_5 per_sample_grads_cnn ensemble_mlp_10 ensemble_train_step_10`).
+//! `per_sample_grads_mlp_784` (per-sample gradients of an MNIST-sized MLP: 686 MB of output
+//! per call, where the buffer pool decides the time) runs only when named; it has no torch
+//! side in `compare_torch.py` yet.
+//!
+//! Every line also reports the process's resident memory after the workload (`rss_mb`) and
+//! its peak (`rss_peak_mb`), from `/proc/self/status` (null elsewhere), and `"mem"`: from
+//! `cotangent::memory`, the peak of `memory_allocated` while the workload was timed (warm-up
+//! included), `memory_reserved` and the pool's idle bytes at the end, and how many buffers
+//! the pool served (`pool_hits`), could not serve (`pool_misses`) and evicted, during the
+//! timing.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use cotangent::memory::{self, MemoryStats};
 use cotangent::nn::{self, Module, StateDict};
 use cotangent::{Tensor, UNMAPPED, VmapOpts, cross_entropy, grad, nll_loss, vmap_with};
 
@@ -57,10 +70,36 @@ struct Stats {
     iters: usize,
     /// Number of samples the median is over.
     samples: usize,
+    /// Memory counters when the timing started (peaks reset) and when it ended.
+    memory: (MemoryStats, MemoryStats),
 }
 
-/// Time `f` (one call = one operation) with warm-up, adaptive batching and a median.
+/// Time `f` (one call = one operation) with warm-up, adaptive batching and a median; or,
+/// with `BENCH_ITERS=n` in the environment, exactly `n` calls (no warm-up, one call per
+/// sample), so that counts that do not depend on the machine's load (instructions under
+/// callgrind, page faults) can be compared per call between two builds.
 fn measure(mut f: impl FnMut()) -> Stats {
+    memory::reset_peak_memory_stats();
+    let memory_before = memory::memory_stats();
+    if let Some(n) = std::env::var("BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let mut times: Vec<f64> = (0..n)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        return Stats {
+            median_s: times.get(n / 2).copied().unwrap_or(f64::NAN),
+            iters: n,
+            samples: n,
+            memory: (memory_before, memory::memory_stats()),
+        };
+    }
     let start = Instant::now();
     let mut warm = 0usize;
     while warm < 3 || start.elapsed() < WARMUP {
@@ -91,6 +130,7 @@ fn measure(mut f: impl FnMut()) -> Stats {
         median_s,
         iters: samples * batch,
         samples,
+        memory: (memory_before, memory::memory_stats()),
     }
 }
 
@@ -143,14 +183,46 @@ fn report_with(
     let opt = |v: Option<f64>| v.map_or("null".to_string(), |v| format!("{v:.4}"));
     println!(
         "{{\"lib\":\"cotangent\",\"workload\":\"{workload}\",\"median_s\":{:.9e},\"iters\":{},\
-         \"samples\":{},\"gflops\":{},\"gbps\":{},\"pool\":{pool},\"threads\":{}{extra}}}",
+         \"samples\":{},\"gflops\":{},\"gbps\":{},\"pool\":{pool},\"threads\":{},\
+         \"rss_mb\":{},\"rss_peak_mb\":{},\"mem\":{}{extra}}}",
         s.median_s,
         s.iters,
         s.samples,
         opt(gflops.map(|f| f / s.median_s / 1e9)),
         opt(bytes.map(|b| b / s.median_s / 1e9)),
         rayon::current_num_threads(),
+        opt(proc_status_mb("VmRSS:")),
+        opt(proc_status_mb("VmHWM:")),
+        memory_json(&s.memory.0, &s.memory.1),
     );
+}
+
+/// The `"mem"` object: what the timed calls did to `cotangent::memory`'s counters.
+fn memory_json(before: &MemoryStats, after: &MemoryStats) -> String {
+    let mb = |b: usize| b as f64 / 1e6;
+    format!(
+        "{{\"peak_allocated_mb\":{:.3},\"reserved_mb\":{:.3},\"cached_mb\":{:.3},\
+         \"pool_hits\":{},\"pool_misses\":{},\"pool_evictions\":{}}}",
+        mb(after.peak_allocated_bytes),
+        mb(after.reserved_bytes),
+        mb(after.cached_bytes),
+        after.pool_hits - before.pool_hits,
+        after.pool_misses - before.pool_misses,
+        after.pool_evictions - before.pool_evictions,
+    )
+}
+
+/// A `kB` line of `/proc/self/status` (`VmRSS:` resident now, `VmHWM:` its peak), in MB.
+fn proc_status_mb(key: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    let kb: f64 = line[key.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024.0 / 1e6)
 }
 
 /// Panic unless `got` is within a relative tolerance of `want`.
@@ -462,6 +534,66 @@ fn ensemble_train_step_10(pool: bool) {
     report_with("ensemble_train_step_10", &s, None, None, pool, &check);
 }
 
+/// Per-sample gradients of an MNIST-sized MLP (784-512-512-10, relu, cross-entropy) over a
+/// batch of 256: `vmap(grad(loss), in_dims=(None, 0, 0))`. The output, one gradient of all
+/// 669,706 parameters per sample, is 686 MB of f32 per call, so where its buffers come
+/// from (the pool, or fresh pages) decides much of the time (issue 10).
+fn per_sample_grads_mlp_784(pool: bool) {
+    let batch_size = 256;
+    let dims = [784, 512, 512, 10];
+    let scaled = |shape: &[usize], seed: u64, fan_in: usize| {
+        let scale = (1.0 / (fan_in as f64).sqrt()) as f32;
+        let v: Vec<f32> = values(shape.iter().product(), seed)
+            .into_iter()
+            .map(|v| v * scale)
+            .collect();
+        Tensor::from_vec(v, shape).expect("length matches")
+    };
+    let params: Vec<Tensor> = (0..3)
+        .flat_map(|l| {
+            let (fan_in, fan_out) = (dims[l], dims[l + 1]);
+            [
+                scaled(&[fan_out, fan_in], 300 + 2 * l as u64, fan_in),
+                scaled(&[fan_out], 301 + 2 * l as u64, fan_in),
+            ]
+        })
+        .collect();
+    let data = tensor(&[batch_size, 784], 30);
+    let targets = labels(batch_size, 31);
+    type Args = (Vec<Tensor>, Tensor, Tensor);
+    let loss = |(p, x, y): Args| {
+        let h = cotangent::linear(&x.unsqueeze(0), &p[0], Some(&p[1])).relu();
+        let h = cotangent::linear(&h, &p[2], Some(&p[3])).relu();
+        let logits = cotangent::linear(&h, &p[4], Some(&p[5]));
+        cross_entropy(&logits, &y.unsqueeze(0))
+    };
+    let per_sample = vmap_with(grad(loss), VmapOpts::new().in_dims((UNMAPPED, 0, 0)));
+    let call =
+        |p: &Vec<Tensor>, x: &Tensor, y: &Tensor| per_sample((p.clone(), x.clone(), y.clone()));
+
+    let grads = call(&params, &data, &targets);
+    for (g, p) in grads.iter().zip(&params) {
+        let mut want = vec![batch_size];
+        want.extend_from_slice(p.shape());
+        assert_eq!(g.shape(), &want[..], "per-sample gradient shape");
+    }
+    for i in [0, batch_size as isize - 1] {
+        let single = grad(loss)((params.clone(), data.select(0, i), targets.select(0, i)));
+        for (g, s) in grads.iter().zip(&single) {
+            assert!(
+                g.select(0, i).allclose(s, 1e-4, 1e-6),
+                "per-sample gradient {i}: vmap(grad) vs grad"
+            );
+        }
+    }
+    let check = output_check(&grads);
+    drop(grads);
+    let s = measure(|| {
+        black_box(call(black_box(&params), black_box(&data), &targets));
+    });
+    report_with("per_sample_grads_mlp_784", &s, None, None, pool, &check);
+}
+
 fn main() {
     let pool = std::env::var("COTANGENT_POOL")
         .map(|v| v != "0")
@@ -498,5 +630,9 @@ fn main() {
     }
     if run("ensemble_train_step_10") {
         ensemble_train_step_10(pool);
+    }
+    // Opt-in: 686 MB per call.
+    if wanted.iter().any(|w| w == "per_sample_grads_mlp_784") {
+        per_sample_grads_mlp_784(pool);
     }
 }

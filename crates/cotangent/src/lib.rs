@@ -5,6 +5,7 @@ pub mod array;
 pub mod datasets;
 pub mod doc;
 pub mod error;
+pub mod memory;
 pub mod nn;
 pub mod ops;
 pub mod primitives;

@@ -156,6 +156,16 @@
 //! | `stack_module_state(models)` | `nn::stack_module_state(&models)` |
 //! | `torch.optim.SGD(params, lr, momentum)`, `Adam(params, lr)` | `nn::optim::Sgd::new(lr).momentum(m)`, `nn::optim::Adam::new(lr)`; `let (params, state) = opt.step(&params, &grads, &state)` |
 //!
+//! ## Memory (torch.cuda's caching-allocator counters, for host memory)
+//!
+//! | torch | cotangent |
+//! |---|---|
+//! | `torch.cuda.memory_allocated()`, `max_memory_allocated()` | `memory::memory_allocated()`, `memory::max_memory_allocated()` |
+//! | `torch.cuda.memory_reserved()`, `max_memory_reserved()` | `memory::memory_reserved()`, `memory::max_memory_reserved()` |
+//! | `torch.cuda.reset_peak_memory_stats()` | `memory::reset_peak_memory_stats()` |
+//! | `torch.cuda.empty_cache()` | `memory::empty_cache()` |
+//! | `torch.cuda.memory_stats()` | `memory::memory_stats()` (a few of its keys, and the pool's hits, misses and evictions) |
+//!
 //! ## Errors
 //!
 //! Misuse panics with torch's message, prefixed with the op's name
