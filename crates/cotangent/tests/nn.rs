@@ -384,3 +384,25 @@ fn dropout_under_vmap_needs_randomness() {
     assert!(y.allclose(&x, 0.0, 0.0));
     let _ = UNMAPPED;
 }
+
+#[test]
+fn cross_entropy_with_probabilities_and_label_smoothing_matches_torch() {
+    use cotangent::{CrossEntropyOpts, cross_entropy_with};
+    // torch 2.15.0: F.cross_entropy(x, t, label_smoothing=0.1), F.cross_entropy(x, p),
+    // F.cross_entropy(x, p, label_smoothing=0.25), in float64.
+    let x = Tensor::new([[2.0f64, 0.0, -1.0], [0.5, 1.5, -0.3]]);
+    let t = Tensor::new([0i64, 2]);
+    let p = Tensor::new([[0.2f64, 0.3, 0.5], [0.6, 0.1, 0.3]]);
+    let smooth = |e: f64| CrossEntropyOpts::new().label_smoothing(e);
+    let cases = [
+        (cross_entropy_with(&x, &t, smooth(0.1)), 1.2385944698735247),
+        (cross_entropy(&x, &p), 1.9185944698735244),
+        (cross_entropy_with(&x, &p, smooth(0.25)), 1.8385944698735246),
+    ];
+    for (loss, expected) in cases {
+        assert!(
+            (loss.item::<f64>() - expected).abs() < 1e-14,
+            "{loss} vs {expected}"
+        );
+    }
+}
