@@ -51,26 +51,9 @@ fn m23() -> Tensor {
     Tensor::new([[1.0f64, 2.0, 3.0], [4.0, 5.0, 6.0]])
 }
 
-/// A user's layer written with panicking ops (its forward reshapes to 7 elements).
-#[derive(Clone)]
-struct Reshape7 {
-    training: bool,
-}
-
-impl Module for Reshape7 {
-    fn type_name(&self) -> &'static str {
-        "Reshape7"
-    }
-    fn try_forward(&self, x: &Tensor) -> cotangent::Result<Tensor> {
-        Ok(x.reshape(&[7]))
-    }
-    fn is_training(&self) -> bool {
-        self.training
-    }
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-}
+#[path = "shared/reshape7.rs"]
+mod reshape7;
+use reshape7::Reshape7;
 
 thread_local! {
     static STASH: std::cell::RefCell<Option<Tensor>> = const { std::cell::RefCell::new(None) };

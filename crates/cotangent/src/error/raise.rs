@@ -111,6 +111,7 @@ impl Drop for CountGuard {
 /// Run `f` (the evaluation of a primitive, or an interpreter's processing of one) and return
 /// the error deferred inside it, if any, for the caller to raise at its own caller's line
 /// (or to return, in a `try_` form).
+#[inline]
 pub(crate) fn boundary<T>(f: impl FnOnce() -> T) -> Result<T> {
     let guard = CountGuard::enter(&BOUNDARIES);
     let result = panic::catch_unwind(AssertUnwindSafe(f));

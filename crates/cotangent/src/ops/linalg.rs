@@ -4,6 +4,7 @@
 //! place, so no operand is copied unless its layout cannot be read as a strided matrix.
 
 use crate::array::DType;
+use crate::array::alloc::alloc_named;
 use crate::error::{Error, OrRaise, Result};
 use crate::primitives::dot_general::{reference_dot_general, try_dot_general};
 use crate::primitives::frontend::{try_broadcast_shapes, try_broadcast_to, try_normalize_dim};
@@ -48,17 +49,9 @@ fn product(
     batch: (&[isize], &[isize]),
 ) -> Result<Tensor> {
     try_dot_general(a, b, contracting, batch).map_err(|e| match e {
-        Error::Alloc {
-            op: "dot_general",
-            shape,
-            dtype,
-            bytes,
-        } => Error::Alloc {
-            op,
-            shape,
-            dtype,
-            bytes,
-        },
+        e @ Error::Alloc {
+            op: "dot_general", ..
+        } => alloc_named(op, e),
         Error::Shape {
             op: "dot_general",
             msg,

@@ -158,13 +158,24 @@ impl Tensor {
     /// # Panics
     /// Under `vmap`, where a batched value has no single array (torch's data-dependent
     /// control flow error).
+    #[inline]
     #[track_caller]
     pub fn array(&self) -> &Array {
         self.try_array().or_raise()
     }
 
     /// Like [`Tensor::array`], returning the error instead of panicking.
+    #[inline]
     pub fn try_array(&self) -> Result<&Array> {
+        match &self.repr {
+            Repr::Concrete(a) => Ok(a),
+            Repr::Tracer(_) => self.traced_array(),
+        }
+    }
+
+    /// [`Tensor::try_array`] of a tracer (out of line: the eager path never gets here).
+    #[cold]
+    fn traced_array(&self) -> Result<&Array> {
         let mut t = self;
         loop {
             match &t.repr {
@@ -388,8 +399,11 @@ fn eval_eager<P: Primitive + ?Sized>(prim: &P, arrays: &[&Array]) -> Result<Tens
         _ => prim.shape_rule(&arrays.iter().map(|a| aval(a)).collect::<Vec<_>>())?,
     };
     check_output(prim.name(), &out)?;
-    let result =
-        boundary(|| prim.eval(arrays, &out)).map_err(|e| complete_alloc(e, prim.name(), &out))?;
+    // The kernel writes its result in place, so the boundary moves nothing on success.
+    let mut result = None;
+    boundary(|| result = Some(prim.eval(arrays, &out)))
+        .map_err(|e| complete_alloc(e, prim.name(), &out))?;
+    let result = result.expect("the kernel returned");
     debug_assert_eq!(
         result.shape(),
         out.shape.as_slice(),

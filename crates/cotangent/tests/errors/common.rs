@@ -117,33 +117,25 @@ pub fn returns<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<(), Error> {
 /// One test per row: `name: Variant("op", "part of the message") => expression;`, where
 /// the expression should panic with that error.
 macro_rules! bad {
-    ($( $(#[$meta:meta])* $name:ident: $variant:ident($op:expr, $msg:expr) => $body:expr; )*) => {
-        $(
-            $(#[$meta])*
-            #[test]
-            fn $name() {
-                $crate::common::check(
-                    stringify!($name),
-                    $crate::common::panics(|| $body),
-                    $crate::common::Variant::$variant,
-                    $op,
-                    $msg,
-                );
-            }
-        )*
-    };
+    ($($rows:tt)*) => { $crate::common::cases!(panics; $($rows)*); };
 }
 
 /// Like [`bad!`], for expressions that return `Result<_, cotangent::Error>`.
 macro_rules! bad_result {
-    ($( $(#[$meta:meta])* $name:ident: $variant:ident($op:expr, $msg:expr) => $body:expr; )*) => {
+    ($($rows:tt)*) => { $crate::common::cases!(returns; $($rows)*); };
+}
+
+/// The rows of [`bad!`] and [`bad_result!`]: `outcome` (`panics` or `returns`) turns the
+/// expression into a `Result`.
+macro_rules! cases {
+    ($outcome:ident; $( $(#[$meta:meta])* $name:ident: $variant:ident($op:expr, $msg:expr) => $body:expr; )*) => {
         $(
             $(#[$meta])*
             #[test]
             fn $name() {
                 $crate::common::check(
                     stringify!($name),
-                    $crate::common::returns(|| $body),
+                    $crate::common::$outcome(|| $body),
                     $crate::common::Variant::$variant,
                     $op,
                     $msg,
@@ -152,6 +144,7 @@ macro_rules! bad_result {
         )*
     };
 }
+pub(crate) use cases;
 
 /// Zeros of `shape` (f32).
 pub fn z(shape: &[usize]) -> Tensor {

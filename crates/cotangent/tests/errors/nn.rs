@@ -12,26 +12,9 @@ use cotangent::{DType, Tensor};
 
 use crate::common::z;
 
-/// A user's layer written with panicking ops: its errors still come out at the caller.
-#[derive(Clone)]
-struct Reshape7 {
-    training: bool,
-}
-
-impl Module for Reshape7 {
-    fn type_name(&self) -> &'static str {
-        "Reshape7"
-    }
-    fn try_forward(&self, x: &Tensor) -> cotangent::Result<Tensor> {
-        Ok(x.reshape(&[7]))
-    }
-    fn is_training(&self) -> bool {
-        self.training
-    }
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-}
+#[path = "../shared/reshape7.rs"]
+mod reshape7;
+use reshape7::Reshape7;
 
 fn linear() -> Linear {
     Linear::new(3, 2)
