@@ -82,7 +82,7 @@ pub fn clamp(x: &Tensor, min: Option<f64>, max: Option<f64>) -> Tensor {
 /// three. Values as [`clamp`]: `max` where `min > max`, NaN where any of the three is NaN.
 ///
 /// The derivative is torch 2.15's, which also reaches the bounds. With one bound it is
-/// [`maximum`](crate::maximum)'s (or `minimum`'s): to the winner, split evenly on a tie,
+/// [`maximum`]'s (or `minimum`'s): to the winner, split evenly on a tie,
 /// to both at NaN. With both:
 /// - `min < x < max`: to `x`; `x < min`: to `min`; `x > max`: to `max`;
 /// - `x == min` or `x == max` with `min < max`: half to `x`, half to that bound;

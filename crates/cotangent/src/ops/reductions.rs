@@ -58,7 +58,7 @@ fn check_nonempty_dim(op: &'static str, x: &Tensor, dim: isize) -> usize {
 /// The max along `dim` and its index, `(values, indices)` (`torch.max(x, dim, keepdim)`).
 /// Ties give the first index; a NaN is the max, and its index is returned. The derivative of
 /// `values` flows only to the element at the returned index, ties or not, as in torch
-/// ([`amax`](crate::amax) shares it among ties instead).
+/// ([`amax`] shares it among ties instead).
 ///
 /// # Panics
 /// If `dim` is out of range or empty, with torch's message.
