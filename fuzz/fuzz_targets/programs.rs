@@ -25,7 +25,7 @@ use cotangent::nn::{
 };
 use cotangent::transforms::vmap::Dims;
 use cotangent::tree::DynTree;
-use cotangent::{CrossEntropyOpts, DType, GradOpts, JacOpts, Randomness, Tensor, VmapOpts, catch};
+use cotangent::{CrossEntropyOpts, DType, GradOpts, JacrevOpts, Randomness, Tensor, VmapOpts, catch};
 use libfuzzer_sys::fuzz_target;
 
 /// Tensors on the stack stay below this many elements, so the fuzzer measures logic, not
@@ -750,7 +750,7 @@ fn run(program: &Program) {
             vec![y, jvp_fn(t)]
         }
         Mode::Jacrev { chunk } if jac_input_ok => {
-            let mut opts = JacOpts::new();
+            let mut opts = JacrevOpts::new();
             if chunk % 3 != 0 {
                 opts = opts.chunk_size(size(chunk, 3));
             }
