@@ -102,7 +102,7 @@ impl DType {
     /// Fractions are fine: they truncate toward zero, as in torch.
     ///
     /// # Errors
-    /// [`Error::Op`] naming `op`, the value and the dtype (torch: "value cannot be converted
+    /// [`Error::Value`] naming `op`, the value and the dtype (torch: "value cannot be converted
     /// to type int64_t without overflow").
     pub(crate) fn check_scalar(self, op: &'static str, value: f64) -> Result<(), Error> {
         // 2⁶³ is exact in f64; i64::MAX is not, so the upper bound is exclusive.

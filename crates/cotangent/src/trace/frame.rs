@@ -18,22 +18,29 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use super::Tensor;
 use crate::primitives::DynPrimitive;
 
+/// Which live frame a tracer belongs to: its level, its unique id, and the transform the
+/// user called (kept by each tracer for messages once the frame is gone).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FrameRef {
+    pub(crate) level: usize,
+    pub(crate) id: u64,
+    pub(crate) transform: &'static str,
+}
+
 /// A transform's way of running a primitive on values some of which are its tracers.
 pub(crate) trait Interpreter {
-    /// Apply `prim` to `inputs`, at least one of which is a tracer of the frame at `level`.
-    fn process(&self, level: usize, id: u64, prim: &dyn DynPrimitive, inputs: &[&Tensor])
-    -> Tensor;
+    /// Apply `prim` to `inputs`, at least one of which is a tracer of `frame`.
+    fn process(&self, frame: FrameRef, prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Tensor;
     /// Apply a random draw whose inputs are all constants (none, or a concrete probability)
     /// while this frame is the innermost one that can see it. Only `vmap` does anything but
     /// evaluate it below.
     fn process_nullary(
         &self,
-        level: usize,
-        id: u64,
+        frame: FrameRef,
         prim: &dyn DynPrimitive,
         constants: &[&Tensor],
     ) -> Option<Tensor> {
-        let _ = (level, id, prim, constants);
+        let _ = (frame, prim, constants);
         None
     }
 }
@@ -75,19 +82,13 @@ pub(crate) fn thread_number() -> u32 {
 
 /// Pops its frame when dropped, also during a panic.
 pub(crate) struct FrameGuard {
-    level: usize,
-    id: u64,
+    frame: FrameRef,
 }
 
 impl FrameGuard {
-    /// The frame's level (its index in the stack).
-    pub(crate) fn level(&self) -> usize {
-        self.level
-    }
-
-    /// The frame's unique id.
-    pub(crate) fn id(&self) -> u64 {
-        self.id
+    /// The frame it keeps live.
+    pub(crate) fn frame(&self) -> FrameRef {
+        self.frame
     }
 }
 
@@ -96,8 +97,8 @@ impl Drop for FrameGuard {
         STACK.with(|s| {
             let mut s = s.borrow_mut();
             // Inner guards drop first, so this frame is on top unless a guard leaked.
-            debug_assert_eq!(s.len(), self.level + 1, "frame stack out of order");
-            if s.last().is_some_and(|f| f.id == self.id) {
+            debug_assert_eq!(s.len(), self.frame.level + 1, "frame stack out of order");
+            if s.last().is_some_and(|f| f.id == self.frame.id) {
                 s.pop();
             }
         });
@@ -121,17 +122,18 @@ pub(crate) fn push_frame(
         });
         s.len() - 1
     });
-    FrameGuard { level, id }
+    FrameGuard {
+        frame: FrameRef {
+            level,
+            id,
+            transform,
+        },
+    }
 }
 
-/// The transform name of the live frame `id` at `level` (`None` if it is not live here).
-pub(crate) fn transform_name(level: usize, id: u64) -> Option<&'static str> {
-    STACK.with(|s| {
-        s.borrow()
-            .get(level)
-            .filter(|f| f.id == id)
-            .map(|f| f.transform)
-    })
+/// `true` while the frame `id` at `level` is on this thread's stack.
+pub(crate) fn is_live(level: usize, id: u64) -> bool {
+    STACK.with(|s| s.borrow().get(level).is_some_and(|f| f.id == id))
 }
 
 /// `true` when no transform is live on this thread (the eager fast path).
@@ -149,9 +151,8 @@ pub(crate) fn live_interpreter(level: usize, id: u64) -> Option<Rc<dyn Interpret
     })
 }
 
-/// The frames visible from the current dispatch position, innermost first, as
-/// `(level, id, interpreter)`.
-pub(crate) fn visible_frames() -> Vec<(usize, u64, Rc<dyn Interpreter>)> {
+/// The frames visible from the current dispatch position, innermost first.
+pub(crate) fn visible_frames() -> Vec<(FrameRef, Rc<dyn Interpreter>)> {
     let ceiling = CEILING.with(Cell::get);
     STACK.with(|s| {
         s.borrow()
@@ -159,7 +160,14 @@ pub(crate) fn visible_frames() -> Vec<(usize, u64, Rc<dyn Interpreter>)> {
             .enumerate()
             .take(ceiling.min(s.borrow().len()))
             .rev()
-            .map(|(l, f)| (l, f.id, f.interpreter.clone()))
+            .map(|(level, f)| {
+                let frame = FrameRef {
+                    level,
+                    id: f.id,
+                    transform: f.transform,
+                };
+                (frame, f.interpreter.clone())
+            })
             .collect()
     })
 }

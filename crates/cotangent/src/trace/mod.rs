@@ -17,6 +17,8 @@ pub(crate) mod construct;
 pub(crate) mod display;
 pub(crate) mod frame;
 
+use frame::FrameRef;
+
 pub use construct::TensorData;
 
 use std::any::Any;
@@ -58,8 +60,6 @@ pub(crate) trait Payload:
     fn host_value(&self) -> Result<&Tensor>;
     /// Upcast for downcasting to the transform's own payload type.
     fn as_any(&self) -> &dyn Any;
-    /// The transform that owns such tracers, for errors (`"vjp"` covers grad and jacrev).
-    fn transform(&self) -> &'static str;
 }
 
 /// A value owned by the transform frame (`level`, `frame_id`). Built with a concrete payload
@@ -85,31 +85,28 @@ impl Tensor {
         }
     }
 
-    /// A tracer of the frame (`level`, `frame_id`) with the given logical shape and dtype.
+    /// A tracer of `frame` with the given logical shape and dtype.
     pub(crate) fn tracer(
-        level: usize,
-        frame_id: u64,
+        frame: FrameRef,
         shape: &[usize],
         dtype: DType,
         payload: impl Payload,
     ) -> Tensor {
-        Self::tracer_with_dims(level, frame_id, shape.into(), dtype, payload)
+        Self::tracer_with_dims(frame, shape.into(), dtype, payload)
     }
 
     /// [`Tensor::tracer`] taking the shape by value (no copy when the caller has one).
     pub(crate) fn tracer_with_dims(
-        level: usize,
-        frame_id: u64,
+        frame: FrameRef,
         shape: Dims,
         dtype: DType,
         payload: impl Payload,
     ) -> Tensor {
-        let transform = frame::transform_name(level, frame_id).unwrap_or(payload.transform());
         let t: Arc<Tracer> = Arc::new(Tracer {
-            level,
-            frame_id,
+            level: frame.level,
+            frame_id: frame.id,
             thread: frame::thread_number(),
-            transform,
+            transform: frame.transform,
             shape,
             dtype,
             payload,
@@ -280,7 +277,7 @@ pub(crate) fn bind_dyn(prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Result<Te
             };
             check_shapes(prim, inputs)?;
             let _ceiling = frame::lower_ceiling(tr.level);
-            boundary(|| interp.process(tr.level, tr.frame_id, prim, inputs))
+            boundary(|| interp.process(tr.frame(), prim, inputs))
         }
         None if inputs.is_empty() => draw_in_frames(prim, inputs),
         None => eval_concrete(prim, inputs),
@@ -290,7 +287,16 @@ pub(crate) fn bind_dyn(prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Result<Te
 impl Tracer {
     /// Whether its frame is on this thread's stack.
     fn is_live(&self) -> bool {
-        frame::transform_name(self.level, self.frame_id).is_some()
+        frame::is_live(self.level, self.frame_id)
+    }
+
+    /// Its frame, as the interpreter that owns it sees it.
+    fn frame(&self) -> FrameRef {
+        FrameRef {
+            level: self.level,
+            id: self.frame_id,
+            transform: self.transform,
+        }
     }
 }
 
@@ -333,9 +339,9 @@ fn dead_tracer_error(op: &'static str, tr: &Tracer) -> Error {
 /// A random draw whose inputs are all constants: the innermost visible frame that wants it
 /// (vmap's randomness) takes it; otherwise it is evaluated directly.
 fn draw_in_frames(prim: &dyn DynPrimitive, constants: &[&Tensor]) -> Result<Tensor> {
-    for (level, id, interp) in frame::visible_frames() {
-        let _ceiling = frame::lower_ceiling(level);
-        if let Some(out) = boundary(|| interp.process_nullary(level, id, prim, constants))? {
+    for (frame, interp) in frame::visible_frames() {
+        let _ceiling = frame::lower_ceiling(frame.level);
+        if let Some(out) = boundary(|| interp.process_nullary(frame, prim, constants))? {
             return Ok(out);
         }
     }

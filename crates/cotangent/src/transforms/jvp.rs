@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use crate::error::{Error, OrRaise, Result, catch, catch_result};
 use crate::primitives::DynPrimitive;
-use crate::trace::frame::{Interpreter, push_frame};
+use crate::trace::frame::{FrameRef, Interpreter, push_frame};
 use crate::trace::{Payload, Tensor, bind_dyn, unbox};
 use crate::tree::{Tree, TreeDef};
 
@@ -28,22 +28,13 @@ impl Payload for JvpPayload {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
-    fn transform(&self) -> &'static str {
-        "jvp"
-    }
 }
 
 struct JvpInterpreter;
 
 impl Interpreter for JvpInterpreter {
-    fn process(
-        &self,
-        level: usize,
-        id: u64,
-        prim: &dyn DynPrimitive,
-        inputs: &[&Tensor],
-    ) -> Tensor {
-        let (primals, tangents) = unbox(inputs.iter().copied(), id, |p: &JvpPayload| {
+    fn process(&self, frame: FrameRef, prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Tensor {
+        let (primals, tangents) = unbox(inputs.iter().copied(), frame.id, |p: &JvpPayload| {
             (p.primal.clone(), p.tangent.clone())
         });
         let refs: Vec<&Tensor> = primals.iter().collect();
@@ -52,8 +43,7 @@ impl Interpreter for JvpInterpreter {
             Some(t) => {
                 let (shape, dtype) = (out.shape().to_vec(), out.dtype());
                 Tensor::tracer(
-                    level,
-                    id,
+                    frame,
                     &shape,
                     dtype,
                     JvpPayload {
@@ -77,14 +67,13 @@ pub(crate) fn push_forward<A: Tree, O: Tree>(
 ) -> Result<(Vec<Tensor>, Vec<Option<Tensor>>, TreeDef)> {
     let (leaves, def) = primals.flatten();
     let guard = push_frame(transform, |_| Rc::new(JvpInterpreter));
-    let (level, id) = (guard.level(), guard.id());
+    let frame = guard.frame();
     let wrapped: Vec<Tensor> = leaves
         .iter()
         .zip(tangents)
         .map(|(x, t)| match t {
             Some(t) => Tensor::tracer(
-                level,
-                id,
+                frame,
                 x.shape(),
                 x.dtype(),
                 JvpPayload {
@@ -98,7 +87,7 @@ pub(crate) fn push_forward<A: Tree, O: Tree>(
     let _ = transform;
     let out = f(A::unflatten(&def, wrapped)?);
     let (out_leaves, out_def) = out.flatten();
-    let (values, out_tangents) = unbox(&out_leaves, id, |p: &JvpPayload| {
+    let (values, out_tangents) = unbox(&out_leaves, frame.id, |p: &JvpPayload| {
         (p.primal.clone(), p.tangent.clone())
     });
     drop(guard);

@@ -25,7 +25,7 @@ use super::Argnums;
 use crate::array::Dims;
 use crate::error::{Error, OrRaise, Result, catch_result};
 use crate::primitives::{DynPrimitive, Residuals};
-use crate::trace::frame::{Interpreter, push_frame};
+use crate::trace::frame::{FrameRef, Interpreter, push_frame};
 use crate::trace::{Payload, Tensor, bind_dyn, unbox};
 use crate::tree::{Tree, TreeDef};
 
@@ -111,27 +111,18 @@ impl Payload for VjpPayload {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
-    fn transform(&self) -> &'static str {
-        "vjp"
-    }
 }
 
 struct VjpInterpreter;
 
 impl Interpreter for VjpInterpreter {
-    fn process(
-        &self,
-        level: usize,
-        id: u64,
-        prim: &dyn DynPrimitive,
-        inputs: &[&Tensor],
-    ) -> Tensor {
+    fn process(&self, frame: FrameRef, prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Tensor {
         // The values behind this frame's tracers (borrowed: nothing is cloned unless the
         // rule saves it) and the nodes that produced them.
         let mut primals: Small<&Tensor> = SmallVec::with_capacity(inputs.len());
         let mut parents: Small<Option<Arc<Node>>> = SmallVec::with_capacity(inputs.len());
         for &x in inputs {
-            match x.payload_of::<VjpPayload>(id) {
+            match x.payload_of::<VjpPayload>(frame.id) {
                 Some(p) => {
                     primals.push(&p.primal);
                     parents.push(Some(p.node.clone()));
@@ -159,8 +150,7 @@ impl Interpreter for VjpInterpreter {
         };
         let (shape, dtype): (Dims, _) = (out.shape().into(), out.dtype());
         Tensor::tracer_with_dims(
-            level,
-            id,
+            frame,
             shape,
             dtype,
             VjpPayload {
@@ -326,7 +316,7 @@ pub(crate) fn trace_flat<A: Tree, O: Tree>(
         }
     }
     let guard = push_frame(transform, |_| VJP_INTERPRETER.with(|i| i.clone()));
-    let (level, id) = (guard.level(), guard.id());
+    let frame = guard.frame();
     let mut inputs = Vec::new();
     let wrapped: Vec<Tensor> = leaves
         .iter()
@@ -342,8 +332,7 @@ pub(crate) fn trace_flat<A: Tree, O: Tree>(
             };
             inputs.push(x.clone());
             Tensor::tracer(
-                level,
-                id,
+                frame,
                 x.shape(),
                 x.dtype(),
                 VjpPayload {
@@ -355,7 +344,7 @@ pub(crate) fn trace_flat<A: Tree, O: Tree>(
         .collect();
     let out = f(A::unflatten(def, wrapped)?);
     let (out_leaves, out_def) = out.flatten();
-    let (outputs, roots) = unbox(&out_leaves, id, |p: &VjpPayload| {
+    let (outputs, roots) = unbox(&out_leaves, frame.id, |p: &VjpPayload| {
         (p.primal.clone(), p.node.clone())
     });
     drop(guard);

@@ -17,7 +17,7 @@ use std::rc::Rc;
 use crate::error::{Error, OrRaise, Result, catch_result, raise};
 use crate::primitives::DynPrimitive;
 use crate::primitives::frontend::try_normalize_dim;
-use crate::trace::frame::{Interpreter, push_frame};
+use crate::trace::frame::{FrameRef, Interpreter, push_frame};
 use crate::trace::{Payload, Tensor, unbox};
 use crate::tree::{Tree, TreeDef};
 
@@ -82,9 +82,6 @@ impl Payload for BatchPayload {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
-    fn transform(&self) -> &'static str {
-        "vmap"
-    }
 }
 
 struct VmapInterpreter {
@@ -101,38 +98,31 @@ impl Drop for RandomnessGuard {
     }
 }
 
-fn box_batched(level: usize, id: u64, value: Tensor, axis: Option<usize>) -> Tensor {
+fn box_batched(frame: FrameRef, value: Tensor, axis: Option<usize>) -> Tensor {
     match axis {
         Some(a) => {
             let mut shape = value.shape().to_vec();
             shape.remove(a);
             let dtype = value.dtype();
-            Tensor::tracer(level, id, &shape, dtype, BatchPayload { value, axis: a })
+            Tensor::tracer(frame, &shape, dtype, BatchPayload { value, axis: a })
         }
         None => value,
     }
 }
 
 impl Interpreter for VmapInterpreter {
-    fn process(
-        &self,
-        level: usize,
-        id: u64,
-        prim: &dyn DynPrimitive,
-        inputs: &[&Tensor],
-    ) -> Tensor {
-        let (values, axes) = unbox(inputs.iter().copied(), id, |p: &BatchPayload| {
+    fn process(&self, frame: FrameRef, prim: &dyn DynPrimitive, inputs: &[&Tensor]) -> Tensor {
+        let (values, axes) = unbox(inputs.iter().copied(), frame.id, |p: &BatchPayload| {
             (p.value.clone(), p.axis)
         });
         let _guard = RandomnessGuard(CURRENT_RANDOMNESS.with(|c| c.replace(self.randomness)));
         let (out, axis) = prim.vmap(&values, &axes, self.size);
-        box_batched(level, id, out, axis)
+        box_batched(frame, out, axis)
     }
 
     fn process_nullary(
         &self,
-        level: usize,
-        id: u64,
+        frame: FrameRef,
         prim: &dyn DynPrimitive,
         constants: &[&Tensor],
     ) -> Option<Tensor> {
@@ -149,7 +139,7 @@ impl Interpreter for VmapInterpreter {
                     RandomnessGuard(CURRENT_RANDOMNESS.with(|c| c.replace(self.randomness)));
                 let inputs: Vec<Tensor> = constants.iter().map(|&t| t.clone()).collect();
                 let (out, axis) = prim.vmap(&inputs, &vec![None; inputs.len()], self.size);
-                Some(box_batched(level, id, out, axis))
+                Some(box_batched(frame, out, axis))
             }
         }
     }
@@ -464,16 +454,16 @@ fn vmap_once<A: Tree, O: Tree>(
             randomness: opts.randomness,
         })
     });
-    let (level, id) = (guard.level(), guard.id());
+    let frame = guard.frame();
     let wrapped: Vec<Tensor> = leaves
         .iter()
         .zip(dims)
-        .map(|(x, d)| box_batched(level, id, x.clone(), *d))
+        .map(|(x, d)| box_batched(frame, x.clone(), *d))
         .collect();
     let out = f(A::unflatten(def, wrapped)?);
     let (out_leaves, out_def) = out.flatten();
     // Unbox while the frame is live, then pop it before moving axes (plain ops below).
-    let (values, axes) = unbox(&out_leaves, id, |p: &BatchPayload| {
+    let (values, axes) = unbox(&out_leaves, frame.id, |p: &BatchPayload| {
         (p.value.clone(), p.axis)
     });
     let unboxed: Vec<(Tensor, Option<usize>)> = values.into_iter().zip(axes).collect();
