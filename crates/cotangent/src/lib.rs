@@ -19,7 +19,7 @@ extern crate self as cotangent;
 
 pub use cotangent_derive::Tree;
 
-pub use array::{DType, Element};
+pub use array::{DType, Device, Element};
 pub use error::{Error, Result, catch};
 pub use ops::elementwise::{
     clamp, clamp_tensor, gelu, hardtanh, leaky_relu, log_sigmoid, relu, silu, softplus,

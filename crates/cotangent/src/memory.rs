@@ -190,7 +190,7 @@ impl MemoryCounters {
         self.extra.fetch_sub(bytes, Relaxed);
     }
 
-    fn reset_peaks(&self) {
+    pub(crate) fn reset_peaks(&self) {
         self.peak_allocated.store(self.allocated(), Relaxed);
         self.peak_reserved.store(self.reserved(), Relaxed);
     }

@@ -7,12 +7,14 @@
 
 pub(crate) mod alloc;
 pub mod backend;
+pub mod device;
 pub mod dtype;
 pub mod layout;
 pub mod storage;
 
 use std::sync::Arc;
 
+pub use device::Device;
 pub use dtype::{DType, Element, FloatElement};
 pub use layout::{Dims, Layout};
 use storage::{CpuStorage, Storage, StorageElement};
@@ -53,6 +55,25 @@ impl Array {
             storage: Arc::new(Storage::Cpu(storage)),
             layout,
         }
+    }
+
+    /// Wrap any buffer and a layout that fits it.
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+    pub(crate) fn from_storage(storage: Storage, layout: Layout) -> Array {
+        assert!(
+            layout.max_extent() <= storage.len(),
+            "layout exceeds its buffer"
+        );
+        Array {
+            storage: Arc::new(storage),
+            layout,
+        }
+    }
+
+    /// Where the buffer lives.
+    #[inline]
+    pub fn device(&self) -> Device {
+        self.storage.device()
     }
 
     /// A new array with `layout` over this array's buffer (used by O(1) view ops). Panics if
@@ -97,7 +118,30 @@ impl Array {
     pub(crate) fn cpu_storage(&self) -> &CpuStorage {
         match &*self.storage {
             Storage::Cpu(s) => s,
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(_) => panic!("internal: host buffer of a tensor on {}", self.device()),
         }
+    }
+
+    /// The device buffer behind this view.
+    #[cfg(feature = "cuda")]
+    pub(crate) fn cuda_storage(&self) -> &backend::cuda::CudaStorage {
+        match &*self.storage {
+            Storage::Cuda(s) => s,
+            Storage::Cpu(_) => panic!("internal: device buffer of a tensor on the cpu"),
+        }
+    }
+
+    /// A copy of this array on `device` (itself if it is there already).
+    ///
+    /// # Errors
+    /// [`Error::Device`] if `device` cannot be used: a build without the `cuda` feature, no
+    /// driver, no such device.
+    pub fn try_to_device(&self, device: Device) -> Result<Array, Error> {
+        if self.device() == device {
+            return Ok(self.clone());
+        }
+        backend::to_device(self, device)
     }
 
     /// The whole buffer as a typed slice (index it with the layout). Panics on a dtype mismatch,
@@ -133,6 +177,9 @@ impl Array {
 
     /// Like [`Array::to_vec`], returning [`Error::Alloc`] (op `to_vec`) instead of panicking.
     pub fn try_to_vec<T: StorageElement>(&self) -> Result<Vec<T>, Error> {
+        if self.device() != Device::Cpu {
+            return self.try_to_device(Device::Cpu)?.try_to_vec();
+        }
         let mut out = alloc::try_with_capacity::<T>(self.numel())
             .map_err(|e| e.error("to_vec", self.shape(), T::DTYPE))?;
         macro_rules! convert {

@@ -467,6 +467,9 @@ fn release<T: StorageElement>(v: Vec<T>) {
 pub enum Storage {
     /// Host memory.
     Cpu(CpuStorage),
+    /// Memory of a CUDA device.
+    #[cfg(feature = "cuda")]
+    Cuda(crate::array::backend::cuda::CudaStorage),
 }
 
 impl Storage {
@@ -474,6 +477,8 @@ impl Storage {
     pub fn dtype(&self) -> DType {
         match self {
             Storage::Cpu(s) => s.dtype(),
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(s) => s.dtype(),
         }
     }
 
@@ -481,6 +486,18 @@ impl Storage {
     pub fn len(&self) -> usize {
         match self {
             Storage::Cpu(s) => s.len(),
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(s) => s.len(),
+        }
+    }
+
+    /// Where the buffer lives.
+    #[inline]
+    pub fn device(&self) -> crate::Device {
+        match self {
+            Storage::Cpu(_) => crate::Device::Cpu,
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(s) => s.device(),
         }
     }
 

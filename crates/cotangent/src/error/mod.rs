@@ -85,6 +85,32 @@ pub enum Error {
         /// The bytes requested.
         bytes: usize,
     },
+    /// Tensors on different devices in one op, a device that is missing (no driver, no
+    /// such ordinal, a build without the `cuda` feature), or a failed device call.
+    Device {
+        /// The op or call that failed.
+        op: &'static str,
+        /// What went wrong and what to do.
+        msg: String,
+    },
+    /// The device allocator could not serve a request even after freeing its cache: the
+    /// bytes asked for and the allocator's counters (torch's `OutOfMemoryError`).
+    OutOfMemory {
+        /// The op whose output could not be allocated (empty until the op is known).
+        op: &'static str,
+        /// The device.
+        device: crate::Device,
+        /// Bytes requested.
+        bytes: usize,
+        /// Bytes held by live tensors on the device.
+        allocated: usize,
+        /// Bytes the allocator holds from the driver (live plus cached).
+        reserved: usize,
+        /// Free and total device memory as the driver reports them.
+        free: usize,
+        /// Total device memory.
+        total: usize,
+    },
     /// Data of the wrong length for a shape.
     ShapeData {
         /// The requested shape.
@@ -145,7 +171,9 @@ impl Error {
             | Error::DType { op, .. }
             | Error::Index { op, .. }
             | Error::Value { op, .. }
-            | Error::Alloc { op, .. } => op,
+            | Error::Alloc { op, .. }
+            | Error::Device { op, .. }
+            | Error::OutOfMemory { op, .. } => op,
             Error::Transform { transform, .. } => transform,
             Error::ShapeData { .. } | Error::Data(_) => "",
         }
@@ -176,6 +204,27 @@ impl fmt::Display for Error {
                  tensor of shape {shape:?}. Free other tensors, or compute in smaller pieces \
                  (vmap's and jacrev's chunk_size)"
             ),
+            Error::Device { op, msg } => write!(f, "{op}: {msg}"),
+            Error::OutOfMemory {
+                op,
+                device,
+                bytes,
+                allocated,
+                reserved,
+                free,
+                total,
+            } => {
+                let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
+                write!(
+                    f,
+                    "{op}: {device} out of memory. Tried to allocate {:.2} MiB ({bytes} bytes).                      The device has {:.2} MiB in all, of which {:.2} MiB is free; {:.2} MiB is                      allocated by tensors and {:.2} MiB reserved by cotangent's allocator. Free                      other tensors, call memory::empty_cache, or compute in smaller pieces                      (vmap's and jacrev's chunk_size)",
+                    mib(*bytes),
+                    mib(*total),
+                    mib(*free),
+                    mib(*allocated),
+                    mib(*reserved)
+                )
+            }
             Error::ShapeData { shape, len } => match crate::array::layout::checked_numel(shape) {
                 Some(n) => write!(
                     f,

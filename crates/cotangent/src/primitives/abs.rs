@@ -13,6 +13,7 @@ pub(crate) struct Abs;
 
 impl UnaryKernel for Abs {
     const NAME: &'static str = "abs";
+    const CUDA: &'static str = "ct_abs(x)";
     fn float<T: FloatElement>(x: T) -> T {
         x.abs()
     }

@@ -13,6 +13,7 @@ pub(crate) struct Add;
 
 impl BinaryKernel for Add {
     const NAME: &'static str = "add";
+    const CUDA: &'static str = "ct_add(a, b)";
     fn float<T: FloatElement>(a: T, b: T) -> T {
         a + b
     }

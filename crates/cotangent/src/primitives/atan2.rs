@@ -13,6 +13,7 @@ pub(crate) struct Atan2;
 
 impl BinaryKernel for Atan2 {
     const NAME: &'static str = "atan2";
+    const CUDA: &'static str = "atan2(a, b)";
     fn float<T: FloatElement>(a: T, b: T) -> T {
         a.atan2(b)
     }

@@ -13,6 +13,7 @@ pub(crate) struct Ceil;
 
 impl UnaryKernel for Ceil {
     const NAME: &'static str = "ceil";
+    const CUDA: &'static str = "ct_ceil(x)";
     fn float<T: FloatElement>(x: T) -> T {
         x.ceil()
     }

@@ -12,6 +12,7 @@ pub(crate) struct Cos;
 
 impl UnaryKernel for Cos {
     const NAME: &'static str = "cos";
+    const CUDA: &'static str = "cos(x)";
     fn float<T: FloatElement>(x: T) -> T {
         x.cos()
     }

@@ -12,6 +12,7 @@ pub(crate) struct Div;
 
 impl BinaryKernel for Div {
     const NAME: &'static str = "div";
+    const CUDA: &'static str = "a / b";
     fn float<T: FloatElement>(a: T, b: T) -> T {
         a / b
     }

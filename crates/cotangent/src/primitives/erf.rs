@@ -13,6 +13,7 @@ pub(crate) struct Erf;
 
 impl UnaryKernel for Erf {
     const NAME: &'static str = "erf";
+    const CUDA: &'static str = "erf(x)";
     fn float<T: FloatElement>(x: T) -> T {
         // libm's single-precision `erff` for f32 and `erf` for f64. The round trips through
         // f64 are exact, and the branch is resolved at compile time.

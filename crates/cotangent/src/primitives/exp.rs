@@ -12,6 +12,7 @@ pub(crate) struct Exp;
 
 impl UnaryKernel for Exp {
     const NAME: &'static str = "exp";
+    const CUDA: &'static str = "exp(x)";
     fn float<T: FloatElement>(x: T) -> T {
         x.exp()
     }

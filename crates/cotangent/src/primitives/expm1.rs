@@ -12,6 +12,7 @@ pub(crate) struct Expm1;
 
 impl UnaryKernel for Expm1 {
     const NAME: &'static str = "expm1";
+    const CUDA: &'static str = "expm1(x)";
     fn float<T: FloatElement>(x: T) -> T {
         x.exp_m1()
     }

@@ -13,6 +13,7 @@ pub(crate) struct Floor;
 
 impl UnaryKernel for Floor {
     const NAME: &'static str = "floor";
+    const CUDA: &'static str = "ct_floor(x)";
     fn float<T: FloatElement>(x: T) -> T {
         x.floor()
     }

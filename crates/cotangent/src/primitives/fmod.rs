@@ -17,6 +17,7 @@ pub(crate) struct Fmod;
 
 impl BinaryKernel for Fmod {
     const NAME: &'static str = "fmod";
+    const CUDA: &'static str = "ct_fmod(a, b)";
     fn float<T: FloatElement>(a: T, b: T) -> T {
         // Rust's float `%` is C's fmod (exact).
         a % b

@@ -12,6 +12,7 @@ pub(crate) struct Log;
 
 impl UnaryKernel for Log {
     const NAME: &'static str = "log";
+    const CUDA: &'static str = "log(x)";
     fn float<T: FloatElement>(x: T) -> T {
         x.ln()
     }

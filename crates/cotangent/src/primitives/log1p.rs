@@ -12,6 +12,7 @@ pub(crate) struct Log1p;
 
 impl UnaryKernel for Log1p {
     const NAME: &'static str = "log1p";
+    const CUDA: &'static str = "log1p(x)";
     fn float<T: FloatElement>(x: T) -> T {
         x.ln_1p()
     }

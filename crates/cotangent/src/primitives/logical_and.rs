@@ -13,6 +13,7 @@ pub(crate) struct LogicalAnd;
 
 impl BinaryKernel for LogicalAnd {
     const NAME: &'static str = "logical_and";
+    const CUDA: &'static str = "(a != T(0)) && (b != T(0))";
     // Unused: the frontend converts to bool first. Kept consistent (1 for true, else 0).
     fn float<T: FloatElement>(a: T, b: T) -> T {
         let zero = T::from_f64(0.0);

@@ -14,6 +14,7 @@ pub(crate) struct LogicalNot;
 
 impl UnaryKernel for LogicalNot {
     const NAME: &'static str = "logical_not";
+    const CUDA: &'static str = "x == T(0)";
     // Unused: the frontend converts to bool first. Kept consistent (1 for zero, else 0).
     fn float<T: FloatElement>(x: T) -> T {
         if x == T::from_f64(0.0) {

@@ -13,6 +13,7 @@ pub(crate) struct LogicalOr;
 
 impl BinaryKernel for LogicalOr {
     const NAME: &'static str = "logical_or";
+    const CUDA: &'static str = "(a != T(0)) || (b != T(0))";
     // Unused: the frontend converts to bool first. Kept consistent (1 for true, else 0).
     fn float<T: FloatElement>(a: T, b: T) -> T {
         let zero = T::from_f64(0.0);

@@ -13,6 +13,7 @@ pub(crate) struct Logistic;
 
 impl UnaryKernel for Logistic {
     const NAME: &'static str = "sigmoid";
+    const CUDA: &'static str = "T(1) / (T(1) + exp(-x))";
     fn float<T: FloatElement>(x: T) -> T {
         // Saturates cleanly: e⁻ˣ overflows to inf for very negative x, giving 0.
         (T::from_f64(1.0) + (-x).exp()).recip()

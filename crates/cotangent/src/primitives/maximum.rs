@@ -14,6 +14,7 @@ pub(crate) struct Maximum;
 
 impl BinaryKernel for Maximum {
     const NAME: &'static str = "maximum";
+    const CUDA: &'static str = "a < b ? b : (a >= b ? a : (T)(a + b))";
     fn float<T: FloatElement>(a: T, b: T) -> T {
         // Like torch's `std::max` with a NaN check: both tests fail only for NaN, and then
         // the sum is NaN.

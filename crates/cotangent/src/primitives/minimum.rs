@@ -14,6 +14,7 @@ pub(crate) struct Minimum;
 
 impl BinaryKernel for Minimum {
     const NAME: &'static str = "minimum";
+    const CUDA: &'static str = "b < a ? b : (a <= b ? a : (T)(a + b))";
     fn float<T: FloatElement>(a: T, b: T) -> T {
         // Like torch's `std::min` with a NaN check: both tests fail only for NaN, and then
         // the sum is NaN.

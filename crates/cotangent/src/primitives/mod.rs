@@ -274,6 +274,7 @@ primitives! {
     slice,
     contiguous,
     convert,
+    device_put,
     // reductions
     reduce_sum,
     reduce_max,
@@ -295,4 +296,61 @@ primitives! {
     // convolution and pooling
     conv2d,
     max_pool2d,
+}
+
+/// The CUDA sources of every elementwise kernel in each dtype it accepts, for the NVRTC
+/// compile check in `array/backend/cuda` (test-only: a kernel missing here is still
+/// compiled and checked by the op table on a GPU).
+#[cfg(all(test, feature = "cuda"))]
+pub(crate) fn cuda_sources_for_test() -> Vec<(String, crate::array::backend::cuda::compile::Source)>
+{
+    use crate::array::backend::cuda::elementwise::{Map, dtype_code, source_for_test};
+    use crate::array::backend::{BinaryKernel, UnaryKernel};
+    fn dtypes(int: bool, boolean: bool) -> Vec<DType> {
+        let mut d = vec![DType::F32, DType::F64];
+        if int {
+            d.push(DType::I64);
+        }
+        if boolean {
+            d.push(DType::Bool);
+        }
+        d
+    }
+    fn unary<K: UnaryKernel>(
+        out: &mut Vec<(String, crate::array::backend::cuda::compile::Source)>,
+    ) {
+        for d in dtypes(K::INT.is_some(), K::BOOL.is_some()) {
+            let m = Map {
+                key: (K::NAME, dtype_code(&[d])),
+                helpers: K::CUDA_HELPERS,
+                expr: K::CUDA,
+                names: &["x"],
+                inputs: &[d],
+                out: d,
+            };
+            out.push((format!("{} {d}", K::NAME), source_for_test(&m)));
+        }
+    }
+    fn binary<K: BinaryKernel>(
+        out: &mut Vec<(String, crate::array::backend::cuda::compile::Source)>,
+    ) {
+        for d in dtypes(K::INT.is_some(), K::BOOL.is_some()) {
+            let m = Map {
+                key: (K::NAME, dtype_code(&[d, d])),
+                helpers: K::CUDA_HELPERS,
+                expr: K::CUDA,
+                names: &["a", "b"],
+                inputs: &[d, d],
+                out: d,
+            };
+            out.push((format!("{} {d}", K::NAME), source_for_test(&m)));
+        }
+    }
+    let mut out = Vec::new();
+    macro_rules! all {
+        ($f:ident: $($k:path),* $(,)?) => { $($f::<$k>(&mut out);)* };
+    }
+    all!(unary: abs::Abs, ceil::Ceil, cos::Cos, erf::Erf, exp::Exp, expm1::Expm1, floor::Floor, log::Log, log1p::Log1p, logical_not::LogicalNot, logistic::Logistic, neg::Neg, reciprocal::Reciprocal, round::Round, rsqrt::Rsqrt, sign::Sign, sin::Sin, sqrt::Sqrt, tan::Tan, tanh::Tanh, );
+    all!(binary: add::Add, atan2::Atan2, div::Div, fmod::Fmod, logical_and::LogicalAnd, logical_or::LogicalOr, logical_xor::LogicalXor, maximum::Maximum, minimum::Minimum, mul::Mul, pow::Pow, remainder::Remainder, sub::Sub, );
+    out
 }

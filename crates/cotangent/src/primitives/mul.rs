@@ -13,6 +13,7 @@ pub(crate) struct Mul;
 
 impl BinaryKernel for Mul {
     const NAME: &'static str = "mul";
+    const CUDA: &'static str = "ct_mul(a, b)";
     fn float<T: FloatElement>(a: T, b: T) -> T {
         a * b
     }

@@ -13,6 +13,7 @@ pub(crate) struct Neg;
 
 impl UnaryKernel for Neg {
     const NAME: &'static str = "neg";
+    const CUDA: &'static str = "ct_neg(x)";
     fn float<T: FloatElement>(x: T) -> T {
         -x
     }

@@ -20,6 +20,7 @@ pub(crate) struct Pow;
 
 impl BinaryKernel for Pow {
     const NAME: &'static str = "pow";
+    const CUDA: &'static str = "ct_pow(a, b)";
     fn float<T: FloatElement>(a: T, b: T) -> T {
         a.powf(b)
     }

@@ -12,6 +12,7 @@ pub(crate) struct Reciprocal;
 
 impl UnaryKernel for Reciprocal {
     const NAME: &'static str = "reciprocal";
+    const CUDA: &'static str = "T(1) / x";
     fn float<T: FloatElement>(x: T) -> T {
         x.recip()
     }

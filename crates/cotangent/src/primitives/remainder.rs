@@ -16,6 +16,7 @@ pub(crate) struct Remainder;
 
 impl BinaryKernel for Remainder {
     const NAME: &'static str = "remainder";
+    const CUDA: &'static str = "ct_remainder(a, b)";
     fn float<T: FloatElement>(a: T, b: T) -> T {
         // The truncated remainder (exact), moved into the divisor's sign when they differ.
         let zero = T::from_f64(0.0);

@@ -13,6 +13,8 @@ pub(crate) struct Round;
 
 impl UnaryKernel for Round {
     const NAME: &'static str = "round";
+    // `rint` rounds half to even in the default rounding mode, as the host does.
+    const CUDA: &'static str = "ct_rint(x)";
     fn float<T: FloatElement>(x: T) -> T {
         let r = x.round();
         let half = T::from_f64(0.5);

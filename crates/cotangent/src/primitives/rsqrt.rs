@@ -12,6 +12,8 @@ pub(crate) struct Rsqrt;
 
 impl UnaryKernel for Rsqrt {
     const NAME: &'static str = "rsqrt";
+    // Not CUDA's `rsqrt`, which is approximate: the host computes 1 / sqrt(x) too.
+    const CUDA: &'static str = "T(1) / sqrt(x)";
     fn float<T: FloatElement>(x: T) -> T {
         x.sqrt().recip()
     }

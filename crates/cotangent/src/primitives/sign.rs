@@ -13,6 +13,8 @@ pub(crate) struct Sign;
 
 impl UnaryKernel for Sign {
     const NAME: &'static str = "sign";
+    // Bools give themselves; NaN gives 0.
+    const CUDA: &'static str = "(T0(0) < x) - (x < T0(0))";
     fn float<T: FloatElement>(x: T) -> T {
         // NB: not `num_traits::Float::signum`, which gives 1 for +0 and NaN for NaN.
         let zero = T::from_f64(0.0);

@@ -12,6 +12,7 @@ pub(crate) struct Sin;
 
 impl UnaryKernel for Sin {
     const NAME: &'static str = "sin";
+    const CUDA: &'static str = "sin(x)";
     fn float<T: FloatElement>(x: T) -> T {
         x.sin()
     }

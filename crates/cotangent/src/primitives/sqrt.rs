@@ -12,6 +12,7 @@ pub(crate) struct Sqrt;
 
 impl UnaryKernel for Sqrt {
     const NAME: &'static str = "sqrt";
+    const CUDA: &'static str = "sqrt(x)";
     fn float<T: FloatElement>(x: T) -> T {
         x.sqrt()
     }

@@ -13,6 +13,7 @@ pub(crate) struct Sub;
 
 impl BinaryKernel for Sub {
     const NAME: &'static str = "sub";
+    const CUDA: &'static str = "ct_sub(a, b)";
     fn float<T: FloatElement>(a: T, b: T) -> T {
         a - b
     }

@@ -12,6 +12,7 @@ pub(crate) struct Tan;
 
 impl UnaryKernel for Tan {
     const NAME: &'static str = "tan";
+    const CUDA: &'static str = "tan(x)";
     fn float<T: FloatElement>(x: T) -> T {
         x.tan()
     }

@@ -12,6 +12,7 @@ pub(crate) struct Tanh;
 
 impl UnaryKernel for Tanh {
     const NAME: &'static str = "tanh";
+    const CUDA: &'static str = "tanh(x)";
     fn float<T: FloatElement>(x: T) -> T {
         x.tanh()
     }

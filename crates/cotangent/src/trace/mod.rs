@@ -58,6 +58,9 @@ pub(crate) trait Payload:
     /// The concrete value behind the tracer, for `.item()`, printing and data-dependent
     /// control flow; `vmap` refuses (a batch has no single value).
     fn host_value(&self) -> Result<&Tensor>;
+    /// The device of the value behind the tracer (the transform's own value, which lives
+    /// on one device like any tensor).
+    fn device(&self) -> crate::Device;
     /// Upcast for downcasting to the transform's own payload type.
     fn as_any(&self) -> &dyn Any;
 }
@@ -217,6 +220,15 @@ impl Tensor {
     /// Number of elements (torch's `x.numel()`).
     pub fn numel(&self) -> usize {
         self.shape().iter().product()
+    }
+
+    /// The device its values live on (torch: `x.device`). Under a transform, the device of
+    /// the value the tracer stands for.
+    pub fn device(&self) -> crate::Device {
+        match &self.repr {
+            Repr::Concrete(a) => a.device(),
+            Repr::Tracer(t) => t.payload.device(),
+        }
     }
 
     /// The element type.
@@ -439,6 +451,23 @@ fn complete_alloc(e: Error, name: &'static str, out: &crate::primitives::Aval) -
             shape: out.shape.to_vec(),
             dtype,
             bytes,
+        },
+        Error::OutOfMemory {
+            op: "",
+            device,
+            bytes,
+            allocated,
+            reserved,
+            free,
+            total,
+        } => Error::OutOfMemory {
+            op: name,
+            device,
+            bytes,
+            allocated,
+            reserved,
+            free,
+            total,
         },
         other => other,
     }

@@ -22,6 +22,9 @@ struct JvpPayload {
 }
 
 impl Payload for JvpPayload {
+    fn device(&self) -> crate::Device {
+        self.primal.device()
+    }
     fn host_value(&self) -> Result<&Tensor> {
         Ok(&self.primal)
     }

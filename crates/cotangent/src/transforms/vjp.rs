@@ -105,6 +105,9 @@ struct VjpPayload {
 }
 
 impl Payload for VjpPayload {
+    fn device(&self) -> crate::Device {
+        self.primal.device()
+    }
     fn host_value(&self) -> Result<&Tensor> {
         Ok(&self.primal)
     }

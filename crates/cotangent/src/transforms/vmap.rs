@@ -76,6 +76,9 @@ struct BatchPayload {
 }
 
 impl Payload for BatchPayload {
+    fn device(&self) -> crate::Device {
+        self.value.device()
+    }
     fn host_value(&self) -> Result<&Tensor> {
         Err(Error::transform("vmap", DATA_DEPENDENT))
     }

@@ -3,14 +3,25 @@
 //! [`Backend`] is the small set of kernels every device provides. Elementwise kernels are
 //! generic over a kernel type ([`UnaryKernel`], [`BinaryKernel`]) that a primitive file
 //! defines next to its rules, so adding an elementwise primitive adds no backend code. The
-//! free functions below pick the backend from the arrays' device; today that is always the
-//! CPU, and a CUDA backend becomes one more match arm.
+//! free functions below pick the backend from the arrays' device (one match arm per
+//! device) after checking that an op's arrays share one, with torch's message when they do
+//! not.
+//!
+//! Note [Host scalars on a device]: as in torch, a CPU tensor holding one value may meet
+//! tensors of any device: `x * 2.0` makes a 0-d CPU tensor, and so do the constants in the
+//! rules. Such an operand is copied to the others' device (as a kernel parameter, through a
+//! per-device cache of constants, so no host copy and no wait); every other mix of devices is
+//! an [`Error::Device`].
 
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Array, DType, Dims, FloatElement};
+use super::{Array, DType, Device, Dims, FloatElement};
+use crate::error::{Error, defer};
 
 /// Kernel invocations since the process started (see [`kernel_calls`]).
 static KERNEL_CALLS: AtomicU64 = AtomicU64::new(0);
@@ -35,6 +46,13 @@ pub fn kernel_calls() -> u64 {
 pub trait UnaryKernel: 'static {
     /// The op's name, for messages.
     const NAME: &'static str;
+    /// The function as a CUDA C expression in `x` of type `T` (the CUDA backend compiles it
+    /// for every dtype the op accepts, so it must be valid for each; the `ct_*` helpers of
+    /// `cuda/source.rs` are overloaded for that). Required in every build, so an elementwise
+    /// primitive is one file whatever the features.
+    const CUDA: &'static str;
+    /// Device functions the expression calls, if any beyond the prelude's.
+    const CUDA_HELPERS: &'static str = "";
     /// The function on floats.
     fn float<T: FloatElement>(x: T) -> T;
     /// The function on integers, if the op accepts them (neg, abs, sign).
@@ -47,6 +65,11 @@ pub trait UnaryKernel: 'static {
 pub trait BinaryKernel: 'static {
     /// The op's name, for messages.
     const NAME: &'static str;
+    /// The function as a CUDA C expression in `a` and `b` of type `T`; see
+    /// [`UnaryKernel::CUDA`].
+    const CUDA: &'static str;
+    /// Device functions the expression calls, if any beyond the prelude's.
+    const CUDA_HELPERS: &'static str = "";
     /// The function on floats.
     fn float<T: FloatElement>(a: T, b: T) -> T;
     /// The function on integers, if the op accepts them.
@@ -233,28 +256,152 @@ pub trait Backend {
     fn max_pool2d(input: &Array, params: &Pool2dParams) -> Array;
 }
 
+/// Torch's message for an op whose arrays are on two devices.
+fn mixed_devices(op: &'static str, a: Device, b: Device) -> Error {
+    // torch names the device of the first tensor that disagrees second.
+    let (first, second) = if a == Device::Cpu { (b, a) } else { (a, b) };
+    Error::Device {
+        op,
+        msg: format!(
+            "Expected all tensors to be on the same device, but found at least two devices, \
+             {first} and {second}! Move them to one device first (x.to(device), x.cuda(), \
+             x.cpu())"
+        ),
+    }
+}
+
+/// The one device `xs` live on, with host scalars moved there (Note [Host scalars on a
+/// device]); an [`Error::Device`] (deferred to the op) if two devices meet otherwise.
+#[inline]
+fn placed<'a, const N: usize>(
+    op: &'static str,
+    xs: [&'a Array; N],
+) -> (Device, [Cow<'a, Array>; N]) {
+    let first = xs[0].device();
+    if xs.iter().all(|x| x.device() == first) {
+        return (first, xs.map(Cow::Borrowed));
+    }
+    let device = place_mixed(op, &xs);
+    (device, xs.map(|x| moved(x, device)))
+}
+
+/// The device of a mix of arrays: the one non-CPU device, if the CPU arrays are scalars.
+#[cold]
+fn place_mixed(op: &'static str, xs: &[&Array]) -> Device {
+    let mut device = Device::Cpu;
+    for x in xs {
+        let d = x.device();
+        if d == Device::Cpu && is_host_scalar(x) {
+            continue;
+        }
+        if device == Device::Cpu && d != Device::Cpu {
+            device = d;
+        } else if d != device {
+            defer(mixed_devices(op, device, d));
+        }
+    }
+    if device == Device::Cpu {
+        // Only scalars on the CPU and some device: the device wins.
+        device = xs
+            .iter()
+            .map(|x| x.device())
+            .find(|d| *d != Device::Cpu)
+            .expect("mixed");
+    }
+    for x in xs {
+        if x.device() == Device::Cpu && !is_host_scalar(x) {
+            defer(mixed_devices(op, device, Device::Cpu));
+        }
+    }
+    device
+}
+
+/// A CPU array whose buffer holds one value (a 0-d tensor, or a broadcast of one).
+fn is_host_scalar(x: &Array) -> bool {
+    x.device() == Device::Cpu && x.cpu_storage().len() == 1
+}
+
+fn moved(x: &Array, device: Device) -> Cow<'_, Array> {
+    if x.device() == device {
+        Cow::Borrowed(x)
+    } else {
+        Cow::Owned(to_device(x, device).unwrap_or_else(|e| defer(e)))
+    }
+}
+
+/// `x` copied to `device` (a no-op copy of the handle if it is there already).
+pub(crate) fn to_device(x: &Array, device: Device) -> Result<Array, Error> {
+    if x.device() == device {
+        return Ok(x.clone());
+    }
+    #[cfg(feature = "cuda")]
+    {
+        if let Device::Cuda(i) = device {
+            cuda::runtime::gpu(i)?;
+        }
+        count();
+        crate::error::catch_result(|| Ok(cuda::to_device(x, device)))
+    }
+    #[cfg(not(feature = "cuda"))]
+    Err(no_cuda(device))
+}
+
+/// The error for a device this build cannot reach.
+#[cfg(not(feature = "cuda"))]
+pub(crate) fn no_cuda(device: Device) -> Error {
+    Error::Device {
+        op: "to",
+        msg: format!(
+            "cotangent was built without CUDA support, so {device} cannot be used: rebuild \
+             with `--features cuda` (cargo build --features cuda), or use Device::Cpu"
+        ),
+    }
+}
+
+/// Run `$cpu` or `$cuda` (an expression naming the backend type `B`) by device.
+macro_rules! by_device {
+    ($device:expr, $B:ident => $body:expr) => {
+        match $device {
+            Device::Cpu => {
+                type $B = cpu::Cpu;
+                $body
+            }
+            #[cfg(feature = "cuda")]
+            Device::Cuda(_) => {
+                type $B = cuda::Cuda;
+                $body
+            }
+            #[cfg(not(feature = "cuda"))]
+            Device::Cuda(_) => unreachable!("internal: a device array in a build without cuda"),
+        }
+    };
+}
+
 /// `K` elementwise on the array's device.
 pub fn unary<K: UnaryKernel>(x: &Array) -> Array {
     count();
-    cpu::Cpu::unary::<K>(x)
+    by_device!(x.device(), B => B::unary::<K>(x))
 }
 
 /// `K` elementwise on equal shapes and dtypes.
 pub fn binary<K: BinaryKernel>(a: &Array, b: &Array) -> Array {
     count();
-    cpu::Cpu::binary::<K>(a, b)
+    let (device, [a, b]) = placed(K::NAME, [a, b]);
+    by_device!(device, B => B::binary::<K>(&a, &b))
 }
 
 /// Elementwise comparison; bool output.
 pub fn compare(a: &Array, b: &Array, op: Comparison) -> Array {
     count();
-    cpu::Cpu::compare(a, b, op)
+    let (device, [a, b]) = placed("compare", [a, b]);
+    by_device!(device, B => B::compare(&a, &b, op))
 }
 
 /// `pred ? a : b` elementwise.
 pub fn select(pred: &Array, a: &Array, b: &Array) -> Array {
     count();
-    cpu::Cpu::select(pred, a, b)
+    let (device, [pred, a, b]) = placed("where", [pred, a, b]);
+    by_device!(device, B => B::select(&pred, &a, &b))
 }
 
 /// Element type conversion.
@@ -263,7 +410,7 @@ pub fn cast(x: &Array, dtype: DType) -> Array {
         return x.clone();
     }
     count();
-    cpu::Cpu::cast(x, dtype)
+    by_device!(x.device(), B => B::cast(x, dtype))
 }
 
 /// A row-major copy, or the array itself if it already is row-major and tight.
@@ -272,25 +419,26 @@ pub fn contiguous(x: &Array) -> Array {
         return x.clone();
     }
     count();
-    cpu::Cpu::contiguous(x)
+    by_device!(x.device(), B => B::contiguous(x))
 }
 
 /// Reduce over `axes`, removing them.
 pub fn reduce(x: &Array, axes: &[usize], op: ReduceOp) -> Array {
     count();
-    cpu::Cpu::reduce(x, axes, op)
+    by_device!(x.device(), B => B::reduce(x, axes, op))
 }
 
 /// Index of the max (or min) along `axis`, removing it; `i64`.
 pub fn arg_reduce(x: &Array, axis: usize, max: bool) -> Array {
     count();
-    cpu::Cpu::arg_reduce(x, axis, max)
+    by_device!(x.device(), B => B::arg_reduce(x, axis, max))
 }
 
 /// `x` gathered along `axis` at `index` (torch.gather), or the first bad index.
 pub fn gather(x: &Array, axis: usize, index: &Array) -> Result<Array, IndexOutOfBounds> {
     count();
-    cpu::Cpu::gather(x, axis, index)
+    let (device, [x, index]) = placed("gather", [x, index]);
+    by_device!(device, B => B::gather(&x, axis, &index))
 }
 
 /// `x` plus `src` scattered along `axis` at `index` (torch.scatter_add), or the first bad
@@ -302,55 +450,93 @@ pub fn scatter_add(
     src: &Array,
 ) -> Result<Array, IndexOutOfBounds> {
     count();
-    cpu::Cpu::scatter_add(x, axis, index, src)
+    let (device, [x, index, src]) = placed("scatter_add", [x, index, src]);
+    by_device!(device, B => B::scatter_add(&x, axis, &index, &src))
 }
 
 /// `xs` joined along `axis`.
 pub fn concatenate(xs: &[&Array], axis: usize) -> Array {
     count();
-    cpu::Cpu::concatenate(xs, axis)
+    let first = xs[0].device();
+    if xs.iter().any(|x| x.device() != first) {
+        let moved: Vec<Array> = match xs.iter().map(|x| x.device()).find(|d| *d != Device::Cpu) {
+            Some(device) => xs
+                .iter()
+                .map(|x| {
+                    if x.device() == device {
+                        (*x).clone()
+                    } else {
+                        defer(mixed_devices("cat", device, x.device()))
+                    }
+                })
+                .collect(),
+            None => unreachable!(),
+        };
+        let refs: Vec<&Array> = moved.iter().collect();
+        return by_device!(refs[0].device(), B => B::concatenate(&refs, axis));
+    }
+    by_device!(first, B => B::concatenate(xs, axis))
 }
 
 /// `x` padded with `value`: `lo[d]` before and `hi[d]` after along each dim.
 pub fn pad(x: &Array, lo: &[usize], hi: &[usize], value: f64) -> Array {
     count();
-    cpu::Cpu::pad(x, lo, hi, value)
+    by_device!(x.device(), B => B::pad(x, lo, hi, value))
 }
 
 /// Running sums along `axis`.
 pub fn cumsum(x: &Array, axis: usize) -> Array {
     count();
-    cpu::Cpu::cumsum(x, axis)
+    by_device!(x.device(), B => B::cumsum(x, axis))
 }
 
 /// A draw of `shape` and `dtype` from `dist` at `key` (reserved with [`reserve_random`]).
 pub fn random(dist: Distribution, shape: &[usize], dtype: DType, key: RngState) -> Array {
+    random_on(Device::Cpu, dist, shape, dtype, key)
+}
+
+/// [`random`] on `device`: the same numbers on every device for the same key.
+pub fn random_on(
+    device: Device,
+    dist: Distribution,
+    shape: &[usize],
+    dtype: DType,
+    key: RngState,
+) -> Array {
     count();
-    cpu::Cpu::random(dist, shape, dtype, key)
+    match device {
+        Device::Cpu => cpu::Cpu::random(dist, shape, dtype, key),
+        #[cfg(feature = "cuda")]
+        Device::Cuda(_) => cuda::random::sample(cuda::gpu_of(device), dist, shape, dtype, key),
+        #[cfg(not(feature = "cuda"))]
+        Device::Cuda(_) => defer(no_cuda(device)),
+    }
 }
 
 /// Bernoulli draws with per-element probabilities `p` at `key`.
 pub fn bernoulli(p: &Array, key: RngState) -> Array {
     count();
-    cpu::Cpu::bernoulli(p, key)
+    by_device!(p.device(), B => B::bernoulli(p, key))
 }
 
 /// XLA's DotGeneral; see [`Backend::dot_general`].
 pub fn dot_general(lhs: &Array, rhs: &Array, dims: &DotDims) -> Array {
     count();
-    cpu::Cpu::dot_general(lhs, rhs, dims)
+    let (device, [lhs, rhs]) = placed("dot_general", [lhs, rhs]);
+    by_device!(device, B => B::dot_general(&lhs, &rhs, dims))
 }
 
 /// 2-d convolution without bias; see [`Backend::conv2d`].
 pub fn conv2d(input: &Array, weight: &Array, params: &Conv2dParams) -> Array {
     count();
-    cpu::Cpu::conv2d(input, weight, params)
+    let (device, [input, weight]) = placed("conv2d", [input, weight]);
+    by_device!(device, B => B::conv2d(&input, &weight, params))
 }
 
 /// 2-d max pooling; see [`Backend::max_pool2d`].
 pub fn max_pool2d(input: &Array, params: &Pool2dParams) -> Array {
     count();
-    cpu::Cpu::max_pool2d(input, params)
+    by_device!(input.device(), B => B::max_pool2d(input, params))
 }
 
 /// How many counter blocks a draw of `n` elements of `dist` in `dtype` consumes, or `None`

@@ -1,0 +1,62 @@
+//! Where an array's buffer lives: torch's `torch.device`, as a Rust enum.
+//!
+//! `Device::Cuda(i)` exists in every build so that code naming it compiles with or without
+//! the `cuda` feature; without the feature, moving a tensor there is an [`Error::Device`]
+//! that says how to rebuild.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::Error;
+
+/// A device (torch: `torch.device("cpu")`, `torch.device("cuda:0")`).
+///
+/// ```
+/// use cotangent::Device;
+/// assert_eq!("cuda:1".parse::<Device>().unwrap(), Device::Cuda(1));
+/// assert_eq!("cuda".parse::<Device>().unwrap(), Device::Cuda(0));
+/// assert_eq!(Device::Cpu.to_string(), "cpu");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Device {
+    /// Host memory (the default).
+    #[default]
+    Cpu,
+    /// The NVIDIA GPU of this ordinal (needs the `cuda` feature and a driver at run time).
+    Cuda(usize),
+}
+
+impl Device {
+    /// `true` for [`Device::Cuda`].
+    pub fn is_cuda(self) -> bool {
+        matches!(self, Device::Cuda(_))
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Device::Cpu => f.write_str("cpu"),
+            Device::Cuda(i) => write!(f, "cuda:{i}"),
+        }
+    }
+}
+
+impl FromStr for Device {
+    type Err = Error;
+
+    /// torch's device strings: `cpu`, `cuda` (device 0), `cuda:N`.
+    fn from_str(s: &str) -> Result<Device, Error> {
+        let bad = || {
+            Error::Data(format!(
+                "Expected one of cpu, cuda device type at start of device string: {s}"
+            ))
+        };
+        match s.split_once(':') {
+            None if s == "cpu" => Ok(Device::Cpu),
+            None if s == "cuda" => Ok(Device::Cuda(0)),
+            Some(("cuda", n)) => n.parse().map(Device::Cuda).map_err(|_| bad()),
+            _ => Err(bad()),
+        }
+    }
+}
