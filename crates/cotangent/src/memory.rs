@@ -146,6 +146,18 @@ impl MemoryCounters {
         self.allocated.load(Relaxed)
     }
 
+    /// The peak of allocated bytes.
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+    pub(crate) fn peak_allocated(&self) -> usize {
+        self.peak_allocated.load(Relaxed)
+    }
+
+    /// The peak of reserved bytes.
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+    pub(crate) fn peak_reserved(&self) -> usize {
+        self.peak_reserved.load(Relaxed)
+    }
+
     /// Current reserved bytes.
     pub(crate) fn reserved(&self) -> usize {
         let extra = self.extra.load(Relaxed);

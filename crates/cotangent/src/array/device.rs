@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::Error;
 
@@ -30,6 +31,36 @@ impl Device {
     /// `true` for [`Device::Cuda`].
     pub fn is_cuda(self) -> bool {
         matches!(self, Device::Cuda(_))
+    }
+}
+
+/// The device factories use when none is given: 0 for the CPU, `i + 1` for `Cuda(i)`.
+static DEFAULT_DEVICE: AtomicUsize = AtomicUsize::new(0);
+
+/// Make `device` the default for tensors created without one: `from_vec`, `from_slice`,
+/// `zeros`, `ones`, `full`, `arange`, `eye`, `rand`, ... (torch:
+/// `torch.set_default_device`). Numbers inside ops (`x * 2.0`) are not tensors and are
+/// unaffected. Process-wide.
+///
+/// ```
+/// use cotangent::{Device, Tensor, default_device, set_default_device};
+/// set_default_device(Device::Cpu);
+/// assert_eq!(Tensor::zeros(&[2]).device(), default_device());
+/// ```
+pub fn set_default_device(device: Device) {
+    let code = match device {
+        Device::Cpu => 0,
+        Device::Cuda(i) => i + 1,
+    };
+    DEFAULT_DEVICE.store(code, Ordering::Relaxed);
+}
+
+/// The device of [`set_default_device`] (the CPU unless changed).
+#[inline]
+pub fn default_device() -> Device {
+    match DEFAULT_DEVICE.load(Ordering::Relaxed) {
+        0 => Device::Cpu,
+        i => Device::Cuda(i - 1),
     }
 }
 

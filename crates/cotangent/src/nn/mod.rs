@@ -241,6 +241,30 @@ pub trait Module: CloneModule + Send + Sync + 'static {
             *t = new;
         });
     }
+
+    /// Move every tensor, parameters and buffers, to `device` (torch's `module.to(device)`),
+    /// keeping tied tensors tied.
+    ///
+    /// # Panics
+    /// With [`crate::Error::Device`] if the device cannot be used.
+    #[track_caller]
+    fn to_device(&mut self, device: crate::Device)
+    where
+        Self: Sized,
+    {
+        let mut done: Vec<(Tensor, Tensor)> = Vec::new();
+        walk_mut(self, "", &mut |_, _, t| {
+            let new = match done.iter().find(|(old, _)| old.is_same(t)) {
+                Some((_, new)) => new.clone(),
+                None => {
+                    let new = t.to(device);
+                    done.push((t.clone(), new.clone()));
+                    new
+                }
+            };
+            *t = new;
+        });
+    }
 }
 
 /// Implements [`Module::is_training`] and [`Module::set_training`] inside an

@@ -7,15 +7,76 @@
 use crate::array::alloc::{AllocFailed, try_filled, try_with_capacity, try_zeroed};
 use crate::array::layout::check_shape;
 use crate::array::storage::StorageElement;
-use crate::array::{Array, DType, Layout};
+use crate::array::{Array, DType, Device, Layout};
 use crate::error::{Error, OrRaise, Result};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::Tensor;
 
+/// Where and in which dtype a factory makes its tensor: torch's `dtype=` and `device=`
+/// keywords as a builder.
+///
+/// ```
+/// use cotangent::{DType, Device, Tensor, TensorOptions};
+/// let opts = TensorOptions::new().dtype(DType::F64).device(Device::Cpu);
+/// let x = Tensor::zeros_with(&[2, 3], opts);
+/// assert_eq!((x.dtype(), x.device()), (DType::F64, Device::Cpu));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TensorOptions {
+    pub(crate) dtype: Option<DType>,
+    pub(crate) device: Device,
+}
+
+impl TensorOptions {
+    /// The factory's default dtype, on the CPU.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// The element type (torch's `dtype=`).
+    pub fn dtype(mut self, dtype: DType) -> Self {
+        self.dtype = Some(dtype);
+        self
+    }
+    /// The device (torch's `device=`).
+    pub fn device(mut self, device: Device) -> Self {
+        self.device = device;
+        self
+    }
+    /// The dtype, or `default` if none was set.
+    pub(crate) fn dtype_or(&self, default: DType) -> DType {
+        self.dtype.unwrap_or(default)
+    }
+}
+
+/// `t` on `device`: factories that compute their values on the host (arange, eye, ...)
+/// copy them over; the copy of a fresh tensor is a plain upload.
+fn placed(t: Result<Tensor>, device: Device) -> Result<Tensor> {
+    let t = t?;
+    if device == Device::Cpu {
+        return Ok(t);
+    }
+    Ok(Tensor::from_array(t.array().try_to_device(device)?))
+}
+
 /// A tensor of `shape` filled with `value` converted to `dtype`, or the error naming `op`: a
 /// shape whose size overflows, or memory the allocator refuses.
 fn filled(op: &'static str, shape: &[usize], value: f64, dtype: DType) -> Result<Tensor> {
+    filled_on(op, shape, value, dtype, crate::default_device())
+}
+
+/// [`filled`] on `device` (filled there: no host buffer).
+fn filled_on(
+    op: &'static str,
+    shape: &[usize],
+    value: f64,
+    dtype: DType,
+    device: Device,
+) -> Result<Tensor> {
     let n = check_shape(op, shape, dtype)?;
+    if device != Device::Cpu {
+        return crate::array::backend::full_on(op, device, shape, value, dtype)
+            .map(Tensor::from_array);
+    }
     let fail = |e: AllocFailed| e.error(op, shape, dtype);
     let storage = match dtype {
         DType::F32 => f32::wrap(buffer(n, value as f32).map_err(fail)?),
@@ -137,7 +198,7 @@ impl Tensor {
 
     /// [`Tensor::zeros_like`], returning the error instead of panicking.
     pub fn try_zeros_like(&self) -> Result<Tensor> {
-        filled("zeros_like", self.shape(), 0.0, self.dtype())
+        filled_on("zeros_like", self.shape(), 0.0, self.dtype(), self.device())
     }
 
     /// Ones with this tensor's shape and dtype (`torch.ones_like`).
@@ -151,7 +212,7 @@ impl Tensor {
 
     /// [`Tensor::ones_like`], returning the error instead of panicking.
     pub fn try_ones_like(&self) -> Result<Tensor> {
-        filled("ones_like", self.shape(), 1.0, self.dtype())
+        filled_on("ones_like", self.shape(), 1.0, self.dtype(), self.device())
     }
 
     /// `value` with this tensor's shape and dtype (`torch.full_like`).
@@ -166,7 +227,7 @@ impl Tensor {
     /// [`Tensor::full_like`], returning the error instead of panicking.
     pub fn try_full_like(&self, value: f64) -> Result<Tensor> {
         self.dtype().check_scalar("full_like", value)?;
-        filled("full_like", self.shape(), value, self.dtype())
+        filled_on("full_like", self.shape(), value, self.dtype(), self.device())
     }
 
     /// `0, 1, ..., end - 1` as `i64` (`torch.arange(end)`).
@@ -353,6 +414,99 @@ impl Tensor {
             values[i * m + i] = 1.0;
         }
         Tensor::from_vec(values, &shape)
+    }
+}
+
+/// The factories with [`TensorOptions`] (torch's `dtype=` and `device=` keywords), and the
+/// `new_*` forms that take dtype and device from an existing tensor (torch's
+/// `x.new_zeros(shape)`), which rules use so their constants live where their inputs do.
+impl Tensor {
+    /// Zeros of `shape` (`torch.zeros(shape, dtype=, device=)`; default dtype `f32`).
+    #[track_caller]
+    pub fn zeros_with(shape: &[usize], opts: TensorOptions) -> Tensor {
+        Tensor::try_zeros_with(shape, opts).or_raise()
+    }
+
+    /// [`Tensor::zeros_with`], returning the error instead of panicking.
+    pub fn try_zeros_with(shape: &[usize], opts: TensorOptions) -> Result<Tensor> {
+        filled_on("zeros", shape, 0.0, opts.dtype_or(DType::F32), opts.device)
+    }
+
+    /// Ones of `shape` (`torch.ones(shape, dtype=, device=)`; default dtype `f32`).
+    #[track_caller]
+    pub fn ones_with(shape: &[usize], opts: TensorOptions) -> Tensor {
+        Tensor::try_ones_with(shape, opts).or_raise()
+    }
+
+    /// [`Tensor::ones_with`], returning the error instead of panicking.
+    pub fn try_ones_with(shape: &[usize], opts: TensorOptions) -> Result<Tensor> {
+        filled_on("ones", shape, 1.0, opts.dtype_or(DType::F32), opts.device)
+    }
+
+    /// `value` everywhere in `shape` (`torch.full(shape, value, dtype=, device=)`; default
+    /// dtype `f32`).
+    #[track_caller]
+    pub fn full_with(shape: &[usize], value: f64, opts: TensorOptions) -> Tensor {
+        Tensor::try_full_with(shape, value, opts).or_raise()
+    }
+
+    /// [`Tensor::full_with`], returning the error instead of panicking.
+    pub fn try_full_with(shape: &[usize], value: f64, opts: TensorOptions) -> Result<Tensor> {
+        let dtype = opts.dtype_or(DType::F32);
+        dtype.check_scalar("full", value)?;
+        filled_on("full", shape, value, dtype, opts.device)
+    }
+
+    /// `0, 1, ..., end - 1` (`torch.arange(end, dtype=, device=)`; default dtype `i64`).
+    #[track_caller]
+    pub fn arange_with(end: i64, opts: TensorOptions) -> Tensor {
+        Tensor::try_arange_with(end, opts).or_raise()
+    }
+
+    /// [`Tensor::arange_with`], returning the error instead of panicking.
+    pub fn try_arange_with(end: i64, opts: TensorOptions) -> Result<Tensor> {
+        let t = match opts.dtype_or(DType::I64) {
+            DType::I64 => Tensor::try_arange(end),
+            dtype => Tensor::try_arange_step(0.0, end as f64, 1.0, dtype),
+        };
+        placed(t, opts.device)
+    }
+
+    /// The `n x m` identity (`torch.eye(n, m, dtype=, device=)`; default dtype `f32`).
+    #[track_caller]
+    pub fn eye_with(n: usize, m: usize, opts: TensorOptions) -> Tensor {
+        Tensor::try_eye_with(n, m, opts).or_raise()
+    }
+
+    /// [`Tensor::eye_with`], returning the error instead of panicking.
+    pub fn try_eye_with(n: usize, m: usize, opts: TensorOptions) -> Result<Tensor> {
+        let eye = Tensor::try_eye(n, m)?;
+        let eye = match opts.dtype_or(DType::F32) {
+            DType::F32 => eye,
+            dtype => eye.to_dtype(dtype),
+        };
+        placed(Ok(eye), opts.device)
+    }
+
+    /// Zeros of `shape` with this tensor's dtype and device (`x.new_zeros(shape)`).
+    #[track_caller]
+    pub fn new_zeros(&self, shape: &[usize]) -> Tensor {
+        self.new_full_dtype(shape, 0.0, self.dtype())
+    }
+
+    /// `value` everywhere in `shape`, with this tensor's dtype and device
+    /// (`x.new_full(shape, value)`).
+    #[track_caller]
+    pub fn new_full(&self, shape: &[usize], value: f64) -> Tensor {
+        self.new_full_dtype(shape, value, self.dtype())
+    }
+
+    /// `value` everywhere in `shape`, as `dtype`, on this tensor's device
+    /// (`x.new_full(shape, value, dtype=dtype)`).
+    #[track_caller]
+    pub fn new_full_dtype(&self, shape: &[usize], value: f64, dtype: DType) -> Tensor {
+        dtype.check_scalar("new_full", value).or_raise();
+        filled_on("new_full", shape, value, dtype, self.device()).or_raise()
     }
 }
 

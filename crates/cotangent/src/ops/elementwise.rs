@@ -59,7 +59,7 @@ pub fn clamp(x: &Tensor, min: Option<f64>, max: Option<f64>) -> Tensor {
     let x = &x.to_dtype(dtype);
     let c = |v: f64| Tensor::wrapped_scalar(v, dtype);
     if min.is_some_and(f64::is_nan) || max.is_some_and(f64::is_nan) {
-        return Tensor::full(x.shape(), f64::NAN, dtype);
+        return x.new_full(x.shape(), f64::NAN);
     }
     // `x` is picked only strictly inside the interval, so that is where the derivative is 1;
     // the last branch is reached only by NaN, which stays NaN with derivative 0.

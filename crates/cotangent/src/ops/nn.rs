@@ -112,7 +112,7 @@ pub fn dropout(x: &Tensor, p: f64, training: bool) -> Tensor {
     if p == 1.0 {
         return x * 0.0;
     }
-    let keep = bernoulli(&Tensor::full(x.shape(), 1.0 - p, x.dtype()));
+    let keep = bernoulli(&x.full_like(1.0 - p));
     x * &keep * (1.0 / (1.0 - p))
 }
 

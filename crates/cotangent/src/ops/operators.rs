@@ -24,7 +24,7 @@ impl ScalarOperand for i64 {
     fn operand(self, t: &Tensor) -> Tensor {
         match DType::result_type_with_scalar(t.dtype(), false) {
             // Exact: going through f64 would round integers beyond 2^53.
-            DType::I64 => Tensor::scalar(self),
+            DType::I64 => Tensor::wrapped_int(self),
             dtype => Tensor::wrapped_scalar(self as f64, dtype),
         }
     }

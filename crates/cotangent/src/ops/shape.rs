@@ -278,7 +278,9 @@ pub fn flip(x: &Tensor, dims: &[isize]) -> Tensor {
             .map_err(|e| e.error("flip", y.shape(), DType::I64))
             .or_raise();
         reversed.extend((0..n as i64).rev());
-        let index = Tensor::from_vec(reversed, &[n]).expect("length matches");
+        let index = Tensor::from_vec(reversed, &[n])
+            .expect("length matches")
+            .to(y.device());
         y = y.index_select(d as isize, &index);
     }
     y

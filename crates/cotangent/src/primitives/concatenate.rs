@@ -103,7 +103,7 @@ impl Primitive for Concatenate {
             .zip(tangents)
             .map(|(x, t)| {
                 t.clone()
-                    .unwrap_or_else(|| Tensor::zeros_dtype(x.shape(), x.dtype()))
+                    .unwrap_or_else(|| x.zeros_like())
             })
             .collect();
         let refs: Vec<&Tensor> = parts.iter().collect();

@@ -218,12 +218,12 @@ impl Primitive for Conv2d {
                 if size == 0 {
                     // No groups to fold: the shape of one element's output, with no elements.
                     let one = conv(
-                        &Tensor::zeros_dtype(&xs[1..], x.dtype()),
-                        &Tensor::zeros_dtype(&ws[1..], w.dtype()),
+                        &x.new_zeros(&xs[1..]),
+                        &w.new_zeros(&ws[1..]),
                         p,
                     );
                     let o = one.shape();
-                    let empty = Tensor::zeros_dtype(&[o[0], 0, o[1], o[2], o[3]], one.dtype());
+                    let empty = one.new_zeros(&[o[0], 0, o[1], o[2], o[3]]);
                     return (empty, Some(1));
                 }
                 let x = reshape_to(&x.transpose(0, 1), &[xs[1], size * xs[2], xs[3], xs[4]]);

@@ -89,7 +89,7 @@ impl Primitive for Gather {
     // Each picked element receives its cotangent; repeats accumulate.
     fn vjp(&self, res: &Residuals, cotangent: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>> {
         let x_bar = needed[0].then(|| {
-            let zeros = Tensor::zeros_dtype(res.shape(0), res.dtype(0));
+            let zeros = cotangent.new_full_dtype(res.shape(0), 0.0, res.dtype(0));
             bind(
                 ScatterAdd { axis: self.axis },
                 &[&zeros, res.input(1), cotangent],

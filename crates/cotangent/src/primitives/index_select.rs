@@ -84,7 +84,7 @@ impl Primitive for IndexSelect {
     // index_add into zeros: a scatter_add with the index broadcast to the cotangent's shape.
     fn vjp(&self, res: &Residuals, cotangent: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>> {
         let x_bar = needed[0].then(|| {
-            let zeros = Tensor::zeros_dtype(res.shape(0), res.dtype(0));
+            let zeros = cotangent.new_full_dtype(res.shape(0), 0.0, res.dtype(0));
             let index = broadcast_in_dim(res.input(1), cotangent.shape(), &[self.axis]);
             bind(ScatterAdd { axis: self.axis }, &[&zeros, &index, cotangent])
         });

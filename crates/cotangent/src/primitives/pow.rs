@@ -161,7 +161,7 @@ impl Tensor {
         }
         let exponent = match DType::result_type_with_scalar(self.dtype(), false) {
             // Exact: through f64, an odd exponent beyond 2^53 could round to an even one.
-            DType::I64 => Tensor::scalar(exponent),
+            DType::I64 => Tensor::wrapped_int(exponent),
             dtype => Tensor::wrapped_scalar(exponent as f64, dtype),
         };
         pow(self, &exponent)

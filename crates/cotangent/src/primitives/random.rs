@@ -14,7 +14,7 @@
 use super::rules::batch_at_front;
 use super::{Aval, AvalRef, Primitive, Residuals, Save};
 use crate::array::backend::{self, Distribution};
-use crate::array::{Array, DType, Dims};
+use crate::array::{Array, DType, Device, Dims};
 use crate::error::{Error, OrRaise, Result, raise};
 use crate::testing::{OpInfo, RefArray};
 use crate::trace::{Tensor, try_bind_random};
@@ -71,6 +71,8 @@ pub(crate) struct Random {
     pub(crate) shape: Dims,
     pub(crate) dtype: DType,
     pub(crate) key: RngState,
+    /// Where a draw without inputs is made (bernoulli draws where `p` lives).
+    pub(crate) device: Device,
 }
 
 impl Primitive for Random {
@@ -146,7 +148,13 @@ impl Primitive for Random {
     fn eval(&self, inputs: &[&Array], _out: &Aval) -> Array {
         match self.kind {
             RandomKind::Bernoulli => backend::bernoulli(inputs[0], self.key),
-            kind => backend::random(kind.distribution(), &self.shape, self.dtype, self.key),
+            kind => backend::random_on(
+                self.device,
+                kind.distribution(),
+                &self.shape,
+                self.dtype,
+                self.key,
+            ),
         }
     }
 
@@ -175,7 +183,10 @@ impl Primitive for Random {
             // vmap's randomness="different": one independent draw per batch element.
             let mut shape = vec![size];
             shape.extend_from_slice(&self.shape);
-            return (draw(self.kind, &shape, self.dtype, &[]), Some(0));
+            return (
+                draw_on(self.kind, &shape, self.dtype, &[], self.device),
+                Some(0),
+            );
         }
         match current_randomness() {
             Randomness::Error => raise(Error::transform(
@@ -208,9 +219,38 @@ fn draw(kind: RandomKind, shape: &[usize], dtype: DType, inputs: &[&Tensor]) -> 
     try_draw(kind, shape, dtype, inputs).or_raise()
 }
 
+/// [`draw`] on `device` (for draws without inputs; with an input, its device wins).
+#[track_caller]
+fn draw_on(
+    kind: RandomKind,
+    shape: &[usize],
+    dtype: DType,
+    inputs: &[&Tensor],
+    device: Device,
+) -> Tensor {
+    try_draw_on(kind, shape, dtype, inputs, device).or_raise()
+}
+
 /// [`draw`], returning the error: a shape whose size overflows (checked before any block is
 /// reserved), the shape rule's, or an allocation the kernel could not make.
 fn try_draw(kind: RandomKind, shape: &[usize], dtype: DType, inputs: &[&Tensor]) -> Result<Tensor> {
+    try_draw_on(kind, shape, dtype, inputs, crate::default_device())
+}
+
+/// [`try_draw`] on `device`. The key, and so the numbers, do not depend on the device.
+fn try_draw_on(
+    kind: RandomKind,
+    shape: &[usize],
+    dtype: DType,
+    inputs: &[&Tensor],
+    device: Device,
+) -> Result<Tensor> {
+    let device = inputs.first().map_or(device, |p| p.device());
+    if device != Device::Cpu {
+        // The device must exist before a key is reserved, so a failed draw leaves the
+        // generator where it was.
+        Tensor::try_zeros_with(&[0], crate::TensorOptions::new().device(device))?;
+    }
     let mut n = crate::array::layout::check_shape(kind.name(), shape, dtype)?;
     if kind == RandomKind::RandPerm {
         // Each row of a batch of permutations starts on a whole block (two draws a block).
@@ -226,6 +266,7 @@ fn try_draw(kind: RandomKind, shape: &[usize], dtype: DType, inputs: &[&Tensor])
             shape: shape.into(),
             dtype,
             key,
+            device,
         },
         inputs,
     )
@@ -487,7 +528,7 @@ impl Tensor {
     /// ```
     #[track_caller]
     pub fn rand_like(&self) -> Tensor {
-        rand(self.shape(), self.dtype())
+        draw_on(RandomKind::Uniform, self.shape(), self.dtype(), &[], self.device())
     }
 
     /// Standard normal samples with this tensor's shape and float dtype (`torch.randn_like`).
@@ -496,17 +537,43 @@ impl Tensor {
     /// If this tensor is not of a float dtype, as in torch.
     #[track_caller]
     pub fn randn_like(&self) -> Tensor {
-        randn(self.shape(), self.dtype())
+        draw_on(RandomKind::Normal, self.shape(), self.dtype(), &[], self.device())
     }
 
     /// [`Tensor::rand_like`], returning the error instead of panicking.
     pub fn try_rand_like(&self) -> Result<Tensor> {
-        try_rand(self.shape(), self.dtype())
+        try_draw_on(RandomKind::Uniform, self.shape(), self.dtype(), &[], self.device())
     }
 
     /// [`Tensor::randn_like`], returning the error instead of panicking.
     pub fn try_randn_like(&self) -> Result<Tensor> {
-        try_randn(self.shape(), self.dtype())
+        try_draw_on(RandomKind::Normal, self.shape(), self.dtype(), &[], self.device())
+    }
+
+    /// Uniform samples on `[0, 1)` (`torch.rand(shape, dtype=, device=)`; default dtype
+    /// `f32`). The same numbers on every device for the same generator state.
+    #[track_caller]
+    pub fn rand_with(shape: &[usize], opts: crate::TensorOptions) -> Tensor {
+        draw_on(RandomKind::Uniform, shape, opts.dtype_or(DType::F32), &[], opts.device)
+    }
+
+    /// Standard normal samples (`torch.randn(shape, dtype=, device=)`; default `f32`).
+    #[track_caller]
+    pub fn randn_with(shape: &[usize], opts: crate::TensorOptions) -> Tensor {
+        draw_on(RandomKind::Normal, shape, opts.dtype_or(DType::F32), &[], opts.device)
+    }
+
+    /// Uniform integers in `[low, high)` (`torch.randint(low, high, shape, device=)`;
+    /// always `i64`).
+    #[track_caller]
+    pub fn randint_with(low: i64, high: i64, shape: &[usize], opts: crate::TensorOptions) -> Tensor {
+        draw_on(RandomKind::RandInt { low, high }, shape, DType::I64, &[], opts.device)
+    }
+
+    /// A random permutation of `0..n` (`torch.randperm(n, device=)`; `i64`).
+    #[track_caller]
+    pub fn randperm_with(n: usize, opts: crate::TensorOptions) -> Tensor {
+        draw_on(RandomKind::RandPerm, &[n], DType::I64, &[], opts.device)
     }
 
     /// Bernoulli samples with this tensor as the probabilities (`p.bernoulli()`); see

@@ -91,7 +91,7 @@ impl Primitive for ScatterAdd {
         };
         let t_x = tangents[0]
             .clone()
-            .unwrap_or_else(|| Tensor::zeros_dtype(primals[0].shape(), t_src.dtype()));
+            .unwrap_or_else(|| t_src.new_zeros(primals[0].shape()));
         Some(bind(self.clone(), &[&t_x, &primals[1], t_src]))
     }
 

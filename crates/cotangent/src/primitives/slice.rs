@@ -232,7 +232,7 @@ pub(crate) fn unslice(ct: &Tensor, shape: &[usize], start: &[usize], step: &[usi
         if m == 0 {
             let mut s = out.shape().to_vec();
             s[d] = shape[d];
-            return Tensor::zeros_dtype(&s, ct.dtype());
+            return ct.new_zeros(&s);
         }
         if step[d] > 1 {
             // Interleave step - 1 zeros after each element: [.., m, 1, ..] -> [.., m, step, ..].

@@ -82,7 +82,11 @@ impl Tensor {
     /// assert!(matches!(err, Error::Shape { op: "from_vec", .. }));
     /// ```
     pub fn from_vec<T: StorageElement>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
-        Ok(Tensor::from_array(Array::from_vec(data, shape)?))
+        let host = Array::from_vec(data, shape)?;
+        match crate::default_device() {
+            crate::Device::Cpu => Ok(Tensor::from_array(host)),
+            device => Ok(Tensor::from_array(host.try_to_device(device)?)),
+        }
     }
 
     /// A tensor copying `data` in row-major order with the given shape.
@@ -115,12 +119,23 @@ impl Tensor {
     /// of 1e300 is inf. Ops only ask for the dtype `result_type` gives, which for a float
     /// value is always a float dtype.
     pub(crate) fn wrapped_scalar(value: f64, dtype: DType) -> Tensor {
-        match dtype {
-            DType::F32 => Tensor::scalar(value as f32),
-            DType::F64 => Tensor::scalar(value),
-            DType::I64 => Tensor::scalar(value as i64),
-            DType::Bool => Tensor::scalar(value != 0.0),
+        // Always on the host, whatever the default device: a number meets tensors of any
+        // device (Note [Host scalars on a device] in array/backend).
+        fn host<T: StorageElement>(v: T) -> Tensor {
+            Tensor::from_array(Array::from_vec(vec![v], &[]).expect("one element"))
         }
+        match dtype {
+            DType::F32 => host(value as f32),
+            DType::F64 => host(value),
+            DType::I64 => host(value as i64),
+            DType::Bool => host(value != 0.0),
+        }
+    }
+
+    /// An integer number as the 0-d `i64` operand of an op, exactly (on the host, like
+    /// [`Tensor::wrapped_scalar`]).
+    pub(crate) fn wrapped_int(value: i64) -> Tensor {
+        Tensor::from_array(Array::from_vec(vec![value], &[]).expect("one element"))
     }
 
     /// The elements in row-major order, converted to `T` (`as` semantics).

@@ -160,10 +160,22 @@ impl HessianOpts {
 /// Rows `rows` of `eye(n)`, restricted to the columns `offset..offset + numel(shape)` of one
 /// leaf and shaped `[rows.len(), *shape]`, in `dtype`. Only these rows are allocated, which is
 /// what lets a `chunk_size` bound jacrev's memory.
-fn basis(rows: Range<usize>, offset: usize, shape: &[usize], dtype: DType) -> Tensor {
+fn basis(rows: Range<usize>, offset: usize, like: &Tensor) -> Tensor {
+    let (shape, dtype) = (like.shape(), like.dtype());
     let len: usize = shape.iter().product();
     let mut full = vec![rows.len()];
     full.extend_from_slice(shape);
+    if like.device() != crate::Device::Cpu {
+        // Made where the values live, from two index vectors: row r has its one at r.
+        let opts = crate::TensorOptions::new().device(like.device());
+        let r = &Tensor::arange_with(rows.len() as i64, opts) + rows.start as i64;
+        let c = &Tensor::arange_with(len as i64, opts) + offset as i64;
+        return r
+            .reshape(&[rows.len() as isize, 1])
+            .eq(&c.reshape(&[1, len as isize]))
+            .to_dtype(dtype)
+            .reshape(&full.iter().map(|&n| n as isize).collect::<Vec<_>>());
+    }
     // The ones of eye(n) in these rows and columns: global indices where row == column.
     let diagonal = rows.start.max(offset)..rows.end.min(offset + len);
     fn unit_rows<T: StorageElement + From<bool> + Clone>(
@@ -175,7 +187,8 @@ fn basis(rows: Range<usize>, offset: usize, shape: &[usize], dtype: DType) -> Te
         for i in ones {
             data[i] = T::from(true);
         }
-        Tensor::from_vec(data, shape).expect("length matches")
+        // On the host, like `like` (not on the default device).
+        Tensor::from_array(crate::array::Array::from_vec(data, shape).expect("length matches"))
     }
     let ones = diagonal.map(|g| (g - rows.start) * len + (g - offset));
     let numel = rows.len() * len;
@@ -193,7 +206,7 @@ fn output_basis(outputs: &[Tensor], rows: Range<usize>) -> Vec<Tensor> {
     outputs
         .iter()
         .map(|y| {
-            let b = basis(rows.clone(), offset, y.shape(), y.dtype());
+            let b = basis(rows.clone(), offset, y);
             offset += y.numel();
             b
         })
@@ -292,7 +305,7 @@ fn jacrev_call<A: Tree, O: Tree>(
         // every gradient is).
         _ if total == 0 => selected
             .iter()
-            .map(|x| Tensor::zeros_dtype(&[0], x.dtype()))
+            .map(|x| x.new_zeros(&[0]))
             .collect(),
         Some(1) => {
             let per_row: Vec<Vec<Tensor>> = (0..total)
@@ -396,7 +409,7 @@ fn jacfwd_call<A: Tree + Clone, O: Tree>(
     let bases: Vec<Tensor> = selected
         .iter()
         .map(|x| {
-            let b = basis(0..total, offset, x.shape(), x.dtype());
+            let b = basis(0..total, offset, x);
             offset += x.numel();
             b
         })
@@ -488,7 +501,7 @@ fn empty_jacfwd<A: Tree, O: Tree>(
     for y in &values[..n_out] {
         let per_input: Vec<Tensor> = selected
             .iter()
-            .map(|x| Tensor::zeros_dtype(&[y.shape(), x.shape()].concat(), y.dtype()))
+            .map(|x| y.new_zeros(&[y.shape(), x.shape()].concat()))
             .collect();
         leaves.extend(order_by_argnums(def, &opts.argnums, "jacfwd", per_input)?);
     }

@@ -346,6 +346,40 @@ pub(crate) fn to_device(x: &Array, device: Device) -> Result<Array, Error> {
     Err(no_cuda(device))
 }
 
+/// A fresh array of `shape` filled with `value` as `dtype` on a non-CPU `device` (the
+/// factories' path; the CPU fills its own buffers), or the device's error.
+pub(crate) fn full_on(
+    op: &'static str,
+    device: Device,
+    shape: &[usize],
+    value: f64,
+    dtype: DType,
+) -> Result<Array, Error> {
+    #[cfg(feature = "cuda")]
+    {
+        let gpu = cuda::runtime::gpu(match device {
+            Device::Cuda(i) => i,
+            Device::Cpu => unreachable!("internal: full_on for the cpu"),
+        })?;
+        count();
+        // `as` conversions, as the host factories make them.
+        let int = value as i64;
+        crate::error::catch_result(|| Ok(cuda::full(gpu, shape, value, int, dtype))).map_err(
+            |e| match e {
+                Error::OutOfMemory { op: "", device, bytes, allocated, reserved, free, total } => {
+                    Error::OutOfMemory { op, device, bytes, allocated, reserved, free, total }
+                }
+                e => e,
+            },
+        )
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let _ = (op, shape, value, dtype);
+        Err(no_cuda(device))
+    }
+}
+
 /// The error for a device this build cannot reach.
 #[cfg(not(feature = "cuda"))]
 pub(crate) fn no_cuda(device: Device) -> Error {
