@@ -20,7 +20,7 @@ extern crate self as cotangent;
 
 pub use cotangent_derive::Tree;
 
-pub use array::device::{default_device, set_default_device};
+pub use array::device::{default_device, set_default_device, with_default_device};
 pub use array::{DType, Device, Element};
 pub use error::{Error, Result, catch};
 pub use ops::elementwise::{

@@ -4,7 +4,7 @@
 //! `cargo test --test op_table -- matmul` runs one op's checks.
 
 use cotangent::testing::{OpInfo, RefArray, TestRng, op_table};
-use cotangent::{DType, Tensor};
+use cotangent::{DType, Device, Tensor};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// The ways each input is presented to the op: the values differ between variants, and the
@@ -125,14 +125,47 @@ fn check_op(info: &OpInfo, dtype: DType) -> Result<(), Failed> {
                     );
                 }
                 compare(&label, &got, &want, out_dtype)?;
+                if DEVICE.is_cuda() {
+                    against_cpu(&label, info, &args, &got, out_dtype)?;
+                }
             }
         }
     }
     Ok(())
 }
 
+/// The device the table runs on: `COTANGENT_DEFAULT_DEVICE` (every tensor the samples and
+/// checks create lands there), the CPU unless set.
+static DEVICE: std::sync::LazyLock<Device> = std::sync::LazyLock::new(cotangent::default_device);
+
+/// On a GPU, the CPU backend is the reference: the op on the same values moved to the host
+/// must agree with the device's result, and the result must live on the device.
+fn against_cpu(
+    label: &str,
+    info: &OpInfo,
+    args: &[Tensor],
+    got: &Tensor,
+    dtype: DType,
+) -> Result<(), Failed> {
+    if got.device() != *DEVICE {
+        return Err(format!("{label}: result on {}, inputs on {}", got.device(), *DEVICE).into());
+    }
+    let host_args: Vec<Tensor> = args.iter().map(Tensor::cpu).collect();
+    let host = cotangent::with_default_device(Device::Cpu, || (info.op)(&host_args));
+    let host_ref = RefArray::of(&host);
+    compare(&format!("{label} vs cpu backend"), got, &host_ref, dtype)
+}
+
 fn main() {
     let args = Arguments::from_args();
+    if DEVICE.is_cuda() && !cotangent::cuda::is_available() {
+        eprintln!(
+            "op_table: skipped, COTANGENT_DEFAULT_DEVICE asks for {} but {}",
+            *DEVICE,
+            cotangent::cuda::unavailable_reason().unwrap_or_default()
+        );
+        return;
+    }
     let trials = op_table()
         .into_iter()
         .flat_map(|info| {

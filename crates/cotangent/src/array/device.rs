@@ -4,6 +4,7 @@
 //! the `cuda` feature; without the feature, moving a tensor there is an [`Error::Device`]
 //! that says how to rebuild.
 
+use std::cell::Cell;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,13 +35,29 @@ impl Device {
     }
 }
 
-/// The device factories use when none is given: 0 for the CPU, `i + 1` for `Cuda(i)`.
-static DEFAULT_DEVICE: AtomicUsize = AtomicUsize::new(0);
+/// The device factories use when none is given: 0 for the CPU, `i + 1` for `Cuda(i)`,
+/// `UNSET` until first read (then taken from `COTANGENT_DEFAULT_DEVICE`).
+static DEFAULT_DEVICE: AtomicUsize = AtomicUsize::new(UNSET);
+const UNSET: usize = usize::MAX;
+
+thread_local! {
+    /// A per-thread override of the default ([`with_default_device`]).
+    static OVERRIDE: Cell<Option<Device>> = const { Cell::new(None) };
+}
+
+fn code(device: Device) -> usize {
+    match device {
+        Device::Cpu => 0,
+        Device::Cuda(i) => i + 1,
+    }
+}
 
 /// Make `device` the default for tensors created without one: `from_vec`, `from_slice`,
 /// `zeros`, `ones`, `full`, `arange`, `eye`, `rand`, ... (torch:
 /// `torch.set_default_device`). Numbers inside ops (`x * 2.0`) are not tensors and are
-/// unaffected. Process-wide.
+/// unaffected. Process-wide; the environment variable `COTANGENT_DEFAULT_DEVICE` (`cpu`,
+/// `cuda`, `cuda:1`) sets the initial value, so a whole program or test suite can run on a
+/// GPU unchanged.
 ///
 /// ```
 /// use cotangent::{Device, Tensor, default_device, set_default_device};
@@ -48,20 +65,49 @@ static DEFAULT_DEVICE: AtomicUsize = AtomicUsize::new(0);
 /// assert_eq!(Tensor::zeros(&[2]).device(), default_device());
 /// ```
 pub fn set_default_device(device: Device) {
-    let code = match device {
-        Device::Cpu => 0,
-        Device::Cuda(i) => i + 1,
-    };
-    DEFAULT_DEVICE.store(code, Ordering::Relaxed);
+    DEFAULT_DEVICE.store(code(device), Ordering::Relaxed);
 }
 
-/// The device of [`set_default_device`] (the CPU unless changed).
+/// The device of [`set_default_device`] (the CPU unless changed), or this thread's
+/// override inside [`with_default_device`].
 #[inline]
 pub fn default_device() -> Device {
-    match DEFAULT_DEVICE.load(Ordering::Relaxed) {
+    if let Some(d) = OVERRIDE.with(Cell::get) {
+        return d;
+    }
+    let c = match DEFAULT_DEVICE.load(Ordering::Relaxed) {
+        UNSET => {
+            let from_env = std::env::var("COTANGENT_DEFAULT_DEVICE")
+                .ok()
+                .and_then(|s| s.parse::<Device>().ok())
+                .unwrap_or(Device::Cpu);
+            let _ = DEFAULT_DEVICE.compare_exchange(
+                UNSET,
+                code(from_env),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            DEFAULT_DEVICE.load(Ordering::Relaxed)
+        }
+        c => c,
+    };
+    match c {
         0 => Device::Cpu,
         i => Device::Cuda(i - 1),
     }
+}
+
+/// Run `f` with `device` as this thread's default device (restored afterwards, also on a
+/// panic).
+pub fn with_default_device<T>(device: Device, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Device>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            OVERRIDE.with(|o| o.set(self.0));
+        }
+    }
+    let _restore = Restore(OVERRIDE.with(|o| o.replace(Some(device))));
+    f()
 }
 
 impl fmt::Display for Device {

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Build everything the GPU machine runs, here (no GPU and no CUDA toolkit needed: cudarc
+# opens the CUDA libraries at run time), and put stripped copies in target/device/, the
+# folder the device call carries (design/cuda.md). Then, on the GPU machine, from the repo
+# root: `bash scripts/cuda-suite.sh`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=target/device
+rm -rf "$out" && mkdir -p "$out/tests" "$out/examples"
+# Test binaries: cargo lists their paths in its JSON messages.
+cargo test --release -p cotangent --features cuda --no-run --message-format=json 2>/dev/null |
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
+        kind = m["target"]["kind"][0]
+        name = m["target"]["name"] if kind != "lib" else "unit"
+        print(name, m["executable"])
+' | while read -r name exe; do
+    case "$name" in
+        op_table | conformance | properties | cuda | nn | transforms_misc | kernel_calls | unit)
+            cp "$exe" "$out/tests/$name" ;;
+    esac
+done
+cargo build --release -p cotangent --features cuda --examples --quiet
+for example in crates/cotangent/examples/*.rs; do
+    name=$(basename "$example" .rs)
+    cp "target/release/examples/$name" "$out/examples/$name"
+done
+if [ -f crates/cotangent/benches/gpu.rs ]; then
+    cargo build --release -p cotangent --features cuda --bench gpu --quiet
+    exe=$(ls -t target/release/deps/gpu-* | grep -v '\.d$' | head -1)
+    cp "$exe" "$out/gpu_bench"
+fi
+strip "$out"/tests/* "$out"/examples/* "$out"/gpu_bench 2>/dev/null || true
+du -sh "$out"
+ls -la "$out"/tests "$out"/examples

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole CUDA suite on the GPU machine, in one go, from the binaries that
+# scripts/cuda-build.sh left in target/device/: the device tests, the op table, the
+# conformance cases, the property tests, nn and the transform tests with every tensor on
+# the GPU (COTANGENT_DEFAULT_DEVICE=cuda), then every example with --device cuda, then
+# (if built) the GPU benchmark. Full logs go to $LOGS (default $OUT or /tmp/cuda-logs);
+# a short summary is printed last.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin=target/device
+logs=${LOGS:-${OUT:-/tmp/cuda-logs}}
+mkdir -p "$logs"
+export COTANGENT_CACHE_DIR=${COTANGENT_CACHE_DIR:-/tmp/cotangent-cache}
+export RUST_BACKTRACE=1
+summary=()
+run() { # name, then the command
+    local name=$1; shift
+    local t0=$(date +%s.%N)
+    "$@" >"$logs/$name.log" 2>&1
+    local rc=$?
+    local t1=$(date +%s.%N)
+    local result=$(grep -E '^test result:' "$logs/$name.log" | tail -1)
+    summary+=("$(printf '%-28s rc=%-3s %6.1fs  %s' "$name" "$rc" "$(echo "$t1 - $t0" | bc)" "$result")")
+    if [ $rc -ne 0 ]; then
+        echo "---- $name failed; last lines:"
+        grep -E 'FAILED|failed|panicked|Error' "$logs/$name.log" | head -40
+        tail -5 "$logs/$name.log"
+    fi
+}
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+run cuda_tests "$bin/tests/cuda"
+for t in op_table conformance properties nn transforms_misc kernel_calls; do
+    [ -x "$bin/tests/$t" ] && run "$t@cuda" env COTANGENT_DEFAULT_DEVICE=cuda "$bin/tests/$t" ${TEST_ARGS:-}
+done
+for e in "$bin"/examples/*; do
+    run "example_$(basename "$e")" "$e" --device cuda
+done
+if [ -x "$bin/gpu_bench" ]; then
+    run gpu_bench "$bin/gpu_bench"
+    cat "$logs/gpu_bench.log"
+fi
+echo "==== summary"
+printf '%s\n' "${summary[@]}"
