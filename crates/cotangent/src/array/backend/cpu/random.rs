@@ -426,7 +426,7 @@ pub(crate) fn sample(dist: Distribution, shape: &[usize], dtype: DType, key: Phi
                 for (r, row) in o.chunks_mut(n.max(1)).enumerate() {
                     let row_key = PhiloxKey {
                         seed: key.seed,
-                        offset: key.offset + r as u64 * row_blocks,
+                        offset: key.offset.wrapping_add((r as u64).wrapping_mul(row_blocks)),
                     };
                     row.copy_from_slice(&randperm(row_key, n));
                 }
