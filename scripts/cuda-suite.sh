@@ -33,6 +33,7 @@ for t in op_table conformance properties nn transforms_misc kernel_calls; do
     [ -x "$bin/tests/$t" ] && run "$t@cuda" env COTANGENT_DEFAULT_DEVICE=cuda "$bin/tests/$t" ${TEST_ARGS:-}
 done
 for e in "$bin"/examples/*; do
+    [ -x "$e" ] || continue
     run "example_$(basename "$e")" "$e" --device cuda
 done
 if [ -x "$bin/gpu_bench" ]; then
