@@ -15,12 +15,12 @@ export RUST_BACKTRACE=1
 summary=()
 run() { # name, then the command
     local name=$1; shift
-    local t0=$(date +%s.%N)
+    local t0=$(date +%s%N)
     "$@" >"$logs/$name.log" 2>&1
     local rc=$?
-    local t1=$(date +%s.%N)
+    local t1=$(date +%s%N)
     local result=$(grep -E '^test result:' "$logs/$name.log" | tail -1)
-    summary+=("$(printf '%-28s rc=%-3s %6.1fs  %s' "$name" "$rc" "$(echo "$t1 - $t0" | bc)" "$result")")
+    summary+=("$(printf '%-28s rc=%-3s %8.3gs  %s' "$name" "$rc" "$(( (t1 - t0) / 1000000 ))e-3" "$result")")
     if [ $rc -ne 0 ]; then
         echo "---- $name failed; last lines:"
         grep -E 'FAILED|failed|panicked|Error' "$logs/$name.log" | head -40
@@ -30,7 +30,7 @@ run() { # name, then the command
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 run cuda_tests "$bin/tests/cuda"
 for t in op_table conformance properties nn transforms_misc kernel_calls; do
-    [ -x "$bin/tests/$t" ] && run "$t@cuda" env COTANGENT_DEFAULT_DEVICE=cuda "$bin/tests/$t" ${TEST_ARGS:-}
+    [ -x "$bin/tests/$t" ] && run "${t}_cuda" env COTANGENT_DEFAULT_DEVICE=cuda "$bin/tests/$t" ${TEST_ARGS:-}
 done
 for e in "$bin"/examples/*; do
     [ -x "$e" ] || continue

@@ -55,6 +55,8 @@
 
 #[path = "common/check.rs"]
 mod check;
+#[path = "common/device.rs"]
+mod device;
 #[path = "common/plot.rs"]
 mod plot;
 
@@ -295,12 +297,12 @@ struct Args {
 }
 
 fn parse_args() -> Args {
-    let usage = "usage: dp_sgd_digits [--epochs N] [--seed S]";
+    let usage = "usage: dp_sgd_digits [--epochs N] [--seed S] [--device cpu|cuda]";
     let mut args = Args {
         epochs: DEFAULT_EPOCHS,
         seed: 0,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = device::other_args().into_iter();
     while let Some(flag) = it.next() {
         let value = it.next();
         let parsed = value.as_deref().and_then(|v| v.parse::<u64>().ok());
@@ -334,6 +336,7 @@ fn plot_path() -> PathBuf {
 }
 
 fn main() -> cotangent::Result<()> {
+    device::from_args();
     let start = Instant::now();
     let args = parse_args();
     manual_seed(args.seed);

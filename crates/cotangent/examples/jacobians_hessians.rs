@@ -42,6 +42,8 @@ fn predict((weight, bias, x): (Tensor, Tensor, Tensor)) -> Tensor {
 
 #[path = "common/check.rs"]
 mod check;
+#[path = "common/device.rs"]
+mod device;
 use check::{assert_close, time_ms};
 
 /// `torch.allclose`'s defaults.
@@ -58,6 +60,7 @@ fn print_timing(naive: &str, naive_ms: f64, transform: &str, transform_ms: f64) 
 }
 
 fn main() {
+    device::from_args();
     manual_seed(0);
     let start = Instant::now();
     jacobian_of_x();

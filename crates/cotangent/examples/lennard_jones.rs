@@ -47,6 +47,8 @@ use cotangent::{DType, Tensor, grad, grad_and_value, jacrev, manual_seed, mse_lo
 
 #[path = "common/check.rs"]
 mod check;
+#[path = "common/device.rs"]
+mod device;
 use check::{assert_close, time_ms};
 
 type Params = BTreeMap<String, Tensor>;
@@ -57,6 +59,7 @@ const ATOMS: usize = 16;
 const CONFIGURATIONS: usize = 64;
 
 fn main() {
+    device::from_args();
     manual_seed(0);
     let start = Instant::now();
     forces_of_configurations();

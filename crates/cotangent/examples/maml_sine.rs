@@ -63,7 +63,11 @@ const META_LR: f64 = 3e-3;
 const META_STEPS: usize = 1000;
 const PRINT_EVERY: usize = 100;
 
+#[path = "common/device.rs"]
+mod device;
+
 fn main() {
+    device::from_args();
     manual_seed(0);
     let params = init_mlp(&WIDTHS, DType::F32);
     let tasks = SineTasks::sample(META_BATCH, K, DType::F32);

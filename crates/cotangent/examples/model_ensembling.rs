@@ -38,6 +38,8 @@ use cotangent::{
 
 #[path = "common/check.rs"]
 mod check;
+#[path = "common/device.rs"]
+mod device;
 #[path = "common/models.rs"]
 mod models;
 use check::{assert_close, time_interleaved};
@@ -48,6 +50,7 @@ use models::SimpleMlp;
 type StepArgs = (StateDict, SgdState<StateDict>, Tensor, Tensor);
 
 fn main() -> Result<()> {
+    device::from_args();
     manual_seed(0);
     let num_models = 10;
     let batch_size = 64;

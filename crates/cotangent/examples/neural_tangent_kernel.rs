@@ -41,6 +41,8 @@ use cotangent::{
 
 #[path = "common/check.rs"]
 mod check;
+#[path = "common/device.rs"]
+mod device;
 use check::{assert_close, time_interleaved};
 
 /// The tutorial's CNN for 1x8x8 inputs: 8 -> 6 -> 4 -> 2 through three 3x3 convolutions.
@@ -197,6 +199,7 @@ fn empirical_ntk_loop(
 const RUNS: usize = 5;
 
 fn main() -> Result<()> {
+    device::from_args();
     manual_seed(0);
     // x_train: 20 digits, x_test: 5 digits, each [n, 1, 8, 8] in [0, 1].
     let (train, test) = load_digits_default()?.split(0.2, 0);

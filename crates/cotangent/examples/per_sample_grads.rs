@@ -26,12 +26,15 @@ use cotangent::{Result, Tensor, UNMAPPED, VmapOpts, grad, manual_seed, nll_loss,
 
 #[path = "common/check.rs"]
 mod check;
+#[path = "common/device.rs"]
+mod device;
 #[path = "common/models.rs"]
 mod models;
 use check::{assert_close, time_interleaved};
 use models::SimpleCnn;
 
 fn main() -> Result<()> {
+    device::from_args();
     manual_seed(0);
     let batch_size = 64;
 

@@ -6,7 +6,11 @@
 
 use cotangent::{DType, Tensor, conv2d, manual_seed, max_pool2d};
 
+#[path = "common/device.rs"]
+mod device;
+
 fn main() {
+    device::from_args();
     // torch.tensor([[1., 2., 3.], [4., 5., 6.]])
     let x = Tensor::new([[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]]);
     println!("x =\n{x}");

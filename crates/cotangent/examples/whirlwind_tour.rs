@@ -27,7 +27,11 @@ fn diag(v: &Tensor) -> Tensor {
     &Tensor::eye(n, n).to_dtype(v.dtype()) * v
 }
 
+#[path = "common/device.rs"]
+mod device;
+
 fn main() {
+    device::from_args();
     manual_seed(0);
     grad_section();
     vmap_section();

@@ -23,11 +23,11 @@ pub use cotangent_derive::Tree;
 pub use array::device::{default_device, set_default_device, with_default_device};
 pub use array::{DType, Device, Element};
 pub use error::{Error, Result, catch};
+pub use ops::creation::TensorOptions;
 pub use ops::elementwise::{
     clamp, clamp_tensor, gelu, hardtanh, leaky_relu, log_sigmoid, relu, silu, softplus,
     softplus_with, square,
 };
-pub use ops::creation::TensorOptions;
 pub use ops::linalg::{bmm, dot, linear, matmul, mm, mv, outer, tensordot};
 pub use ops::losses::{
     CrossEntropyOpts, cross_entropy, cross_entropy_with, mse_loss, nll_loss,

@@ -250,8 +250,18 @@ pub fn load_digits_default() -> Result<Digits> {
     load_digits(default_path())
 }
 
+/// `$COTANGENT_DIGITS` if set, else the crate's copy in the source tree, else the same
+/// path relative to the working directory from the repository root (a binary copied to
+/// another machine and run from a checkout there, as the GPU suite does).
 fn default_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/digits.csv.gz")
+    if let Some(p) = std::env::var_os("COTANGENT_DIGITS") {
+        return PathBuf::from(p);
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/digits.csv.gz");
+    if built.exists() {
+        return built;
+    }
+    PathBuf::from("crates/cotangent/data/digits.csv.gz")
 }
 
 #[cfg(test)]

@@ -227,7 +227,13 @@ impl Tensor {
     /// [`Tensor::full_like`], returning the error instead of panicking.
     pub fn try_full_like(&self, value: f64) -> Result<Tensor> {
         self.dtype().check_scalar("full_like", value)?;
-        filled_on("full_like", self.shape(), value, self.dtype(), self.device())
+        filled_on(
+            "full_like",
+            self.shape(),
+            value,
+            self.dtype(),
+            self.device(),
+        )
     }
 
     /// `0, 1, ..., end - 1` as `i64` (`torch.arange(end)`).

@@ -69,7 +69,10 @@ pub fn one_hot(x: &Tensor, num_classes: i64) -> Tensor {
     shape.push(classes as usize);
     crate::array::layout::check_shape("one_hot", &shape, DType::I64).or_raise();
     x.unsqueeze(-1)
-        .eq(&Tensor::arange_with(classes, crate::TensorOptions::new().device(x.device())))
+        .eq(&Tensor::arange_with(
+            classes,
+            crate::TensorOptions::new().device(x.device()),
+        ))
         .to_dtype(DType::I64)
 }
 

@@ -303,10 +303,7 @@ fn jacrev_call<A: Tree, O: Tree>(
     let rows: Vec<Tensor> = match opts.chunk_size {
         // No output elements, no rows: each Jacobian is empty, in its input's dtype (as
         // every gradient is).
-        _ if total == 0 => selected
-            .iter()
-            .map(|x| x.new_zeros(&[0]))
-            .collect(),
+        _ if total == 0 => selected.iter().map(|x| x.new_zeros(&[0])).collect(),
         Some(1) => {
             let per_row: Vec<Vec<Tensor>> = (0..total)
                 .map(|r| {

@@ -364,14 +364,28 @@ pub(crate) fn full_on(
         count();
         // `as` conversions, as the host factories make them.
         let int = value as i64;
-        crate::error::catch_result(|| Ok(cuda::full(gpu, shape, value, int, dtype))).map_err(
-            |e| match e {
-                Error::OutOfMemory { op: "", device, bytes, allocated, reserved, free, total } => {
-                    Error::OutOfMemory { op, device, bytes, allocated, reserved, free, total }
-                }
+        crate::error::catch_result(|| Ok(cuda::full(gpu, shape, value, int, dtype))).map_err(|e| {
+            match e {
+                Error::OutOfMemory {
+                    op: "",
+                    device,
+                    bytes,
+                    allocated,
+                    reserved,
+                    free,
+                    total,
+                } => Error::OutOfMemory {
+                    op,
+                    device,
+                    bytes,
+                    allocated,
+                    reserved,
+                    free,
+                    total,
+                },
                 e => e,
-            },
-        )
+            }
+        })
     }
     #[cfg(not(feature = "cuda"))]
     {

@@ -228,6 +228,8 @@ pub(crate) fn from_host(gpu: &Gpu, a: &Array) -> Array {
 /// The one value of host array `a` (one element in its buffer) as a 0-d array on `gpu`,
 /// from the device's cache of constants.
 fn scalar_on(gpu: &Gpu, a: &Array) -> Array {
+    // The buffer's one value, whatever the view's shape (it may even be empty).
+    let a = &a.with_layout(Layout::contiguous(&[1]));
     let (value, int) = match a.dtype() {
         DType::I64 => {
             let v = a.to_vec::<i64>()[0];
