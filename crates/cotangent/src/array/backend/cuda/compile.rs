@@ -106,10 +106,10 @@ fn cached_or_compiled(code: &str, arch: (i32, i32)) -> Result<Vec<u8>, String> {
             dir.join(format!("{stem}.cu")),
             dir.join(format!("{stem}.cubin")),
         );
-        if std::fs::read_to_string(&cu).is_ok_and(|s| s == code) {
-            if let Ok(cubin) = std::fs::read(&bin) {
-                return Ok(cubin);
-            }
+        if std::fs::read_to_string(&cu).is_ok_and(|s| s == code)
+            && let Ok(cubin) = std::fs::read(&bin)
+        {
+            return Ok(cubin);
         }
     }
     let cubin = compile(code, arch)?;
@@ -140,7 +140,7 @@ pub(crate) fn compile(code: &str, arch: (i32, i32)) -> Result<Vec<u8>, String> {
         "--prec-sqrt=true".to_string(),
     ];
     // SAFETY: `prog` was created above and is destroyed once, below; `src` outlives it.
-    let out = unsafe {
+    unsafe {
         let compiled = nvrtc::compile_program(prog, &opts);
         let result = match compiled {
             Ok(()) => cubin_of(prog),
@@ -158,8 +158,7 @@ pub(crate) fn compile(code: &str, arch: (i32, i32)) -> Result<Vec<u8>, String> {
         };
         let _ = nvrtc::destroy_program(prog);
         result
-    };
-    out
+    }
 }
 
 /// The CUBIN of a compiled program.

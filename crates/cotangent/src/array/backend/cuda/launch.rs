@@ -60,14 +60,6 @@ impl Params {
         }
         self
     }
-    /// `n` words of a fixed-size array field from `values` (the rest 0).
-    pub(crate) fn array(&mut self, values: &[i64], n: usize) -> &mut Self {
-        debug_assert!(values.len() <= n);
-        for d in 0..n {
-            self.i64(values.get(d).copied().unwrap_or(0));
-        }
-        self
-    }
 }
 
 /// Queue `f` on the device's stream with `grid` x `block` threads and `shared` bytes of

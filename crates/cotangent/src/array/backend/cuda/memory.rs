@@ -144,11 +144,6 @@ impl Allocator {
             total,
         }
     }
-
-    /// Bytes in idle blocks.
-    pub(crate) fn cached_bytes(&self) -> usize {
-        self.idle().iter().map(|(s, v)| s * v.len()).sum()
-    }
 }
 
 #[cfg(test)]

@@ -49,11 +49,6 @@ impl Gpu {
         self.bind();
         check("cuStreamSynchronize", self.stream.synchronize());
     }
-
-    /// The device this is.
-    pub(crate) fn device(&self) -> Device {
-        Device::Cuda(self.ordinal)
-    }
 }
 
 /// Panic with an [`Error::Device`] naming `call` if a CUDA call failed. A failed call after
