@@ -507,14 +507,6 @@ impl Backend for Cuda {
     }
 }
 
-/// A kernel this backend does not have yet.
-pub(crate) fn not_yet(op: &'static str) -> ! {
-    defer(Error::Device {
-        op,
-        msg: "not yet implemented on CUDA; move the inputs to the cpu".into(),
-    })
-}
-
 /// The kernel sources compile with NVRTC for sm_90 (needs only `libnvrtc`, found through the
 /// loader path, e.g. `LD_LIBRARY_PATH` pointing at the `nvidia-cuda-nvrtc` wheel's `lib`;
 /// skipped with a message when it cannot be loaded). Catches CUDA C mistakes on machines
