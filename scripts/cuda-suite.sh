@@ -8,6 +8,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=target/device
+if [ ! -d "$bin" ] && [ -f target/device.tar.xz ]; then
+    tar -C target -xJf target/device.tar.xz
+fi
 logs=${LOGS:-${OUT:-/tmp/cuda-logs}}
 mkdir -p "$logs"
 export COTANGENT_CACHE_DIR=${COTANGENT_CACHE_DIR:-/tmp/cotangent-cache}

@@ -18,11 +18,11 @@ pub fn from_args() -> Device {
         },
         None => Device::Cpu,
     };
-    if device != Device::Cpu {
-        if let Some(why) = cotangent::cuda::unavailable_reason() {
-            eprintln!("--device {device}: {why}");
-            std::process::exit(2);
-        }
+    if device != Device::Cpu
+        && let Some(why) = cotangent::cuda::unavailable_reason()
+    {
+        eprintln!("--device {device}: {why}");
+        std::process::exit(2);
     }
     cotangent::set_default_device(device);
     println!("device: {device}");
