@@ -122,8 +122,12 @@ fn the_allocator_counts_like_torch_cuda_and_empty_cache_returns_blocks() {
     let y = Tensor::ones_with(&[1024, 1024], TensorOptions::new().device(dev));
     assert_eq!(cuda::memory_reserved(0), reserved);
     drop(y);
+    // The idle 4 MiB block goes back to the driver; what stays reserved is what live
+    // tensors hold, rounded up to their blocks.
+    let reserved = cuda::memory_reserved(0);
     cuda::empty_cache();
-    assert_eq!(cuda::memory_reserved(0), cuda::memory_allocated(0));
+    assert!(cuda::memory_reserved(0) <= reserved - (4 << 20));
+    assert!(cuda::memory_reserved(0) >= cuda::memory_allocated(0));
     cuda::reset_peak_memory_stats(0);
     assert_eq!(cuda::max_memory_allocated(0), cuda::memory_allocated(0));
 }

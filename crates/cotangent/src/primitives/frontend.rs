@@ -137,9 +137,24 @@ pub fn binary_operands(
     let dtype = force.unwrap_or_else(|| result_type(a, b));
     let shape = try_broadcast_shapes(op, a.shape(), b.shape()).or_raise();
     (
-        promote_and_broadcast(op, a, dtype, &shape),
-        promote_and_broadcast(op, b, dtype, &shape),
+        promote_and_broadcast(op, &beside(a, &[b]), dtype, &shape),
+        promote_and_broadcast(op, &beside(b, &[a]), dtype, &shape),
     )
+}
+
+/// `x`, moved to the device of the first of `others` that is not on the CPU if `x` is a
+/// 0-d CPU tensor (torch: a 0-d CPU tensor combines with tensors of any device). Done
+/// before broadcasting, so the rules downstream see one device (the move itself is cheap:
+/// constants are cached on the device).
+#[track_caller]
+pub(crate) fn beside(x: &Tensor, others: &[&Tensor]) -> Tensor {
+    if x.dim() == 0
+        && x.device() == crate::Device::Cpu
+        && let Some(d) = others.iter().map(|o| o.device()).find(|d| *d != crate::Device::Cpu)
+    {
+        return x.to(d);
+    }
+    x.clone()
 }
 
 /// `x` converted to `dtype` and broadcast to `shape` (a function, not a closure, so that

@@ -128,9 +128,24 @@ pub fn where_(condition: &Tensor, input: &Tensor, other: &Tensor) -> Tensor {
         .and_then(|s| try_broadcast_shapes("where", &s, other.shape()))
         .or_raise();
     let (c, x, y) = (
-        promote_and_broadcast("where", condition, DType::Bool, &shape),
-        promote_and_broadcast("where", input, dtype, &shape),
-        promote_and_broadcast("where", other, dtype, &shape),
+        promote_and_broadcast(
+            "where",
+            &super::frontend::beside(condition, &[input, other]),
+            DType::Bool,
+            &shape,
+        ),
+        promote_and_broadcast(
+            "where",
+            &super::frontend::beside(input, &[condition, other]),
+            dtype,
+            &shape,
+        ),
+        promote_and_broadcast(
+            "where",
+            &super::frontend::beside(other, &[condition, input]),
+            dtype,
+            &shape,
+        ),
     );
     bind(Where, &[&c, &x, &y])
 }
