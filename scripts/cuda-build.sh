@@ -30,8 +30,18 @@ for example in crates/cotangent/examples/*.rs; do
     cp "target/release/examples/$name" "$out/examples/$name"
 done
 if [ -f crates/cotangent/benches/gpu.rs ]; then
-    cargo build --release -p cotangent --features cuda --bench gpu --quiet
-    exe=$(ls -t target/release/deps/gpu-* | grep -v '\.d$' | head -1)
+    # The GPU benchmark's cotangent half (bench/gpu.sh runs it against torch and JAX). Cargo
+    # names the executable target/release/deps/gpu-<hash>: take its path from cargo's JSON
+    # messages rather than guessing among older builds' hashes.
+    exe=$(cargo build --release -p cotangent --features cuda --bench gpu --message-format=json |
+        python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "gpu":
+        print(m["executable"])
+' | tail -1)
+    [ -n "$exe" ] || { echo "cuda-build.sh: no gpu bench executable in cargo's output" >&2; exit 1; }
     cp "$exe" "$out/gpu_bench"
 fi
 strip "$out"/tests/* "$out"/examples/* "$out"/gpu_bench 2>/dev/null || true
