@@ -39,9 +39,5 @@ for e in "$bin"/examples/*; do
     [ -x "$e" ] || continue
     run "example_$(basename "$e")" "$e" --device cuda
 done
-if [ -x "$bin/gpu_bench" ]; then
-    run gpu_bench "$bin/gpu_bench"
-    cat "$logs/gpu_bench.log"
-fi
 echo "==== summary"
 printf '%s\n' "${summary[@]}"
