@@ -150,7 +150,10 @@ pub fn binary_operands(
 pub(crate) fn beside(x: &Tensor, others: &[&Tensor]) -> Tensor {
     if x.dim() == 0
         && x.device() == crate::Device::Cpu
-        && let Some(d) = others.iter().map(|o| o.device()).find(|d| *d != crate::Device::Cpu)
+        && let Some(d) = others
+            .iter()
+            .map(|o| o.device())
+            .find(|d| *d != crate::Device::Cpu)
     {
         return x.to(d);
     }
