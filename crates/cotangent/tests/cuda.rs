@@ -112,9 +112,9 @@ fn the_allocator_counts_like_torch_cuda_and_empty_cache_returns_blocks() {
     cuda::synchronize();
     let before = cuda::memory_allocated(0);
     let x = Tensor::zeros_with(&[1024, 1024], TensorOptions::new().device(dev));
-    assert_eq!(cuda::memory_allocated(0), before + 4 << 20);
+    assert_eq!(cuda::memory_allocated(0), before + (4 << 20));
     assert!(cuda::memory_reserved(0) >= cuda::memory_allocated(0));
-    assert!(cuda::max_memory_allocated(0) >= before + 4 << 20);
+    assert!(cuda::max_memory_allocated(0) >= before + (4 << 20));
     drop(x);
     assert_eq!(cuda::memory_allocated(0), before);
     // The block is cached and served again without the driver.
