@@ -25,6 +25,10 @@ prints one table: workload | cotangent | torch.func | JAX eager | JAX jit | cota
                           vmap(task_loss, in_dims=(None, 0, 0, 0, 0))
   psg_cnn                 per-sample gradients of the tutorials'  report
                           CNN (1x8x8 inputs, batch 64, nll_loss)
+  conv_3x3_64             grad of 0.5 sum(conv2d(x, w, pad 1)^2)  report
+                          w.r.t. x [32, 64, 56, 56] and w
+                          [64, 64, 3, 3] (a ResNet stage's conv:
+                          forward, input and weight gradients)
   grad_sin_5              grad(sin(x).sum()), 5 elements          target: time <= 1.0x torch.func
 
 The cotangent side is the `gpu` bench binary (crates/cotangent/benches/gpu.rs; on the GPU
@@ -106,6 +110,7 @@ WORKLOADS = [
     "hessian_1024",
     "maml_sine",
     "psg_cnn",
+    "conv_3x3_64",
     "grad_sin_5",
 ]
 
@@ -256,6 +261,8 @@ CNN_SHAPES = {
 MAML_DIMS = [1, 40, 40, 1]
 MAML_TASKS, MAML_SHOTS, MAML_INNER_LR = 5, 10, 0.01
 JAC_N = 256
+CONV_X = (32, 64, 56, 56)
+CONV_W = (64, 64, 3, 3)
 
 
 def size_of(name: str) -> int:
@@ -306,6 +313,8 @@ def inputs(name: str) -> dict:
         }
     if name == "psg_cnn":
         return {"params": lcg_params(CNN_SHAPES, 0, 100), "x": values((64, 1, 8, 8), 10), "y": labels(64, 11)}
+    if name == "conv_3x3_64":
+        return {"x": values(CONV_X, 80), "w": scaled(CONV_W, 81, init_scale(9 * CONV_W[1]))}
     if name == "grad_sin_5":
         return {"x": values(5, 9)}
     raise KeyError(name)
@@ -345,6 +354,11 @@ def counts(name: str) -> tuple[float | None, float | None]:
         n = size_of(name)
         # W^T diag(d) W: one n x n x n product; W read, H written.
         return 2.0 * n**3 + 2.0 * n * n, 4.0 * (2 * n * n + n)
+    if name == "conv_3x3_64":
+        (n, c, h, w), (o, _, kh, kw) = CONV_X, CONV_W
+        # forward, input gradient and weight gradient: one n*o*h*w*c*kh*kw MAC count each;
+        # x and w read, the gradients written.
+        return 3 * 2.0 * n * o * h * w * c * kh * kw, 4.0 * 2 * (n * c * h * w + o * c * kh * kw)
     return None, None
 
 
@@ -529,6 +543,10 @@ def torch_workload(name: str, data: dict, dev):
 
         per_sample = vmap(grad(loss), in_dims=(None, 0, 0))
         return (lambda: per_sample(params, x, y)), by_key
+    if name == "conv_3x3_64":
+        x, w = T(data["x"]), T(data["w"])
+        g = grad(lambda x, w: 0.5 * F.conv2d(x, w, padding=1).square().sum(), argnums=(0, 1))
+        return (lambda: g(x, w)), list
     if name == "grad_sin_5":
         x = T(data["x"])
         g = grad(lambda x: x.sin().sum())
@@ -716,6 +734,13 @@ def jax_workload(name: str, data: dict, dev):
 
         f = jax.vmap(jax.grad(loss), in_axes=(None, 0, 0))
         return f, (Jd(data["params"]), J(data["x"]), J(data["y"])), by_key
+    if name == "conv_3x3_64":
+
+        def energy(x, w):
+            y = jax.lax.conv_general_dilated(x, w, (1, 1), ((1, 1), (1, 1)), dimension_numbers=("NCHW", "OIHW", "NCHW"))
+            return 0.5 * jnp.square(y).sum()
+
+        return jax.grad(energy, argnums=(0, 1)), (J(data["x"]), J(data["w"])), list
     if name == "grad_sin_5":
         return jax.grad(lambda x: jnp.sin(x).sum()), (J(data["x"]),), single
     raise KeyError(name)

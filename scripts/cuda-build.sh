@@ -20,7 +20,7 @@ for line in sys.stdin:
         print(name, m["executable"])
 ' | while read -r name exe; do
     case "$name" in
-        op_table | conformance | properties | cuda | nn | transforms_misc | kernel_calls)
+        unit | op_table | conformance | properties | cuda | nn | transforms_misc | kernel_calls)
             cp "$exe" "$out/tests/$name" ;;
     esac
 done

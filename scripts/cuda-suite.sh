@@ -31,10 +31,15 @@ run() { # name, then the command
     fi
 }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
-run cuda_tests "$bin/tests/cuda"
+ls /lib/x86_64-linux-gnu/libcudnn.so* 2>/dev/null || echo "no libcudnn in /lib/x86_64-linux-gnu"
+run cuda_tests "$bin/tests/cuda" --nocapture
+grep -h "cuDNN version" "$logs/cuda_tests.log" || true
+[ -x "$bin/tests/unit" ] && run unit_tests "$bin/tests/unit"
 for t in op_table conformance properties nn transforms_misc kernel_calls; do
     [ -x "$bin/tests/$t" ] && run "${t}_cuda" env COTANGENT_DEFAULT_DEVICE=cuda "$bin/tests/$t" ${TEST_ARGS:-}
 done
+# The convolutions once more without cuDNN: im2col + cuBLAS, the path taken where it is missing.
+[ -x "$bin/tests/op_table" ] && run op_table_cuda_im2col env COTANGENT_DEFAULT_DEVICE=cuda COTANGENT_CUDNN=0 "$bin/tests/op_table" conv
 for e in "$bin"/examples/*; do
     [ -x "$e" ] || continue
     run "example_$(basename "$e")" "$e" --device cuda

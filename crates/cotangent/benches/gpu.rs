@@ -29,7 +29,9 @@
 //!
 //! Workloads (float32): `gemm_4096`, `add_256MB`, `psg_mlp_B{64,256,1024,4096}`,
 //! `ensemble_{16,64}`, `vmap_jacrev_{64,1024}`, `hessian_{128,1024}`, `maml_sine`,
-//! `psg_cnn`, `grad_sin_5`; see `bench/README.md` for what each computes.
+//! `psg_cnn`, `conv_3x3_64`, `grad_sin_5`; see `bench/README.md` for what each computes.
+//! `COTANGENT_CUDNN=0` in the environment turns cuDNN off (see `cuda::set_cudnn_enabled`),
+//! to time the im2col + cuBLAS convolution.
 
 use std::hint::black_box;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -37,8 +39,8 @@ use std::time::{Duration, Instant};
 
 use cotangent::nn::{self, Linear, Module, StateDict};
 use cotangent::{
-    DType, Device, Result, Tensor, UNMAPPED, VmapOpts, cross_entropy, cuda, grad, hessian, jacrev,
-    linear, mse_loss, nll_loss, vmap, vmap_with, with_default_device,
+    DType, Device, GradOpts, Result, Tensor, UNMAPPED, VmapOpts, conv2d, cross_entropy, cuda, grad,
+    grad_with, hessian, jacrev, linear, mse_loss, nll_loss, vmap, vmap_with, with_default_device,
 };
 
 // The tutorials' CNN, as the examples and the CPU benchmark run it.
@@ -77,6 +79,7 @@ const WORKLOADS: &[Workload] = &[
     ("hessian_1024", |c| hessian_tanh(c, 1024)),
     ("maml_sine", maml_sine),
     ("psg_cnn", psg_cnn),
+    ("conv_3x3_64", conv_3x3_64),
     ("grad_sin_5", grad_sin_5),
 ];
 
@@ -789,6 +792,33 @@ fn psg_cnn(c: &Ctx) {
     drop(grads);
     let s = measure(call);
     report(c, "psg_cnn", &s, None, None, &check);
+}
+
+/// `grad(0.5 * sum(conv2d(x, w, padding 1)^2))` with respect to `x` `[32, 64, 56, 56]` and
+/// `w` `[64, 64, 3, 3]`: a ResNet stage's convolution, forward and both gradients (3 x 7.4
+/// GFLOP). Checked: both gradients against the same on the CPU.
+fn conv_3x3_64(c: &Ctx) {
+    let (xs, ws) = ([32, 64, 56, 56], [64, 64, 3, 3]);
+    let x = tensor(&xs, 80);
+    let w = scaled(&ws, 81, init_scale(9 * ws[1]));
+    let energy = |(x, w): (Tensor, Tensor)| {
+        0.5 * conv2d(&x, &w, None, [1, 1], [1, 1], [1, 1], 1)
+            .square()
+            .sum()
+    };
+    let both = || grad_with(energy, GradOpts::new().argnums((0, 1)));
+    let g = both();
+    let call = || -> (Tensor, Tensor) { g((x.clone(), w.clone())) };
+    let (gx, gw) = call();
+    let (want_x, want_w): (Tensor, Tensor) =
+        with_default_device(Device::Cpu, || both()((x.cpu(), w.cpu())));
+    check_close("conv_3x3_64: grad x vs the CPU", &gx, &want_x, TOL);
+    check_close("conv_3x3_64: grad w vs the CPU", &gw, &want_w, TOL);
+    let check = output_check([&gx, &gw]);
+    drop((gx, gw));
+    let s = measure(call);
+    let macs = (xs[0] * ws[0] * xs[2] * xs[3] * ws[1] * ws[2] * ws[3]) as f64;
+    report(c, "conv_3x3_64", &s, Some(3.0 * 2.0 * macs), None, &check);
 }
 
 /// `grad(|x| x.sin().sum())(x)` on 5 elements: dispatch and launch overhead. Checked:

@@ -57,11 +57,12 @@ fn with_gpu<T>(device: usize, f: impl FnOnce(&runtime::Gpu) -> T, default: T) ->
 }
 
 /// Wait until every kernel queued on every device that has been used has finished
-/// (`torch.cuda.synchronize()`).
+/// (`torch.cuda.synchronize()`). An error found on the device since the last read (an
+/// out-of-bounds gather index, a bernoulli `p` outside [0, 1]) is raised here, as at any read.
 pub fn synchronize() {
     #[cfg(feature = "cuda")]
     for i in 0..device_count() {
-        with_gpu(i, |g| g.synchronize(), ());
+        with_gpu(i, |g| g.read_barrier(), ());
     }
 }
 
@@ -135,9 +136,10 @@ pub fn empty_cache() {
     }
 }
 
-/// Let float32 matrix products use TF32 tensor cores (torch's
+/// Let float32 matrix products and convolutions use TF32 tensor cores (torch's
 /// `torch.backends.cuda.matmul.allow_tf32`): about 7x faster on large GEMMs but with a
-/// 10-bit mantissa, so off by default (IEEE float32, as torch).
+/// 10-bit mantissa, so off by default (IEEE float32, as torch's matmuls; torch's separate
+/// cuDNN switch defaults to on).
 pub fn set_allow_tf32(on: bool) {
     #[cfg(feature = "cuda")]
     crate::array::backend::cuda::blas::set_allow_tf32(on);
@@ -153,4 +155,36 @@ pub fn allow_tf32() -> bool {
     }
     #[cfg(not(feature = "cuda"))]
     false
+}
+
+/// Let `conv2d` use cuDNN where it loads (torch's `torch.backends.cudnn.enabled`; on by
+/// default, off if the environment has `COTANGENT_CUDNN=0`). Off, or without cuDNN,
+/// convolutions run as im2col and cuBLAS GEMMs.
+pub fn set_cudnn_enabled(on: bool) {
+    #[cfg(feature = "cuda")]
+    crate::array::backend::cuda::cudnn::set_enabled(on);
+    #[cfg(not(feature = "cuda"))]
+    let _ = on;
+}
+
+/// Whether `conv2d` may use cuDNN ([`set_cudnn_enabled`]).
+pub fn cudnn_enabled() -> bool {
+    #[cfg(feature = "cuda")]
+    {
+        crate::array::backend::cuda::cudnn::enabled()
+    }
+    #[cfg(not(feature = "cuda"))]
+    true
+}
+
+/// The version of the cuDNN library `conv2d` uses (torch's `torch.backends.cudnn.version()`,
+/// e.g. `91900` for 9.19.0), or `None` if `libcudnn.so.9` does not load (or without the
+/// `cuda` feature).
+pub fn cudnn_version() -> Option<usize> {
+    #[cfg(feature = "cuda")]
+    {
+        crate::array::backend::cuda::cudnn::version()
+    }
+    #[cfg(not(feature = "cuda"))]
+    None
 }

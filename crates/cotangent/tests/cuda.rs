@@ -1,5 +1,6 @@
 //! The CUDA backend's own behaviour: transfers, devices in errors, the allocator's
-//! counters, out-of-memory, the random stream, transforms and `nn` over device tensors.
+//! counters, out-of-memory, the random stream, transforms and `nn` over device tensors,
+//! cuDNN against im2col, errors found on the device.
 //! Without a GPU (CI) each test says why it skips and passes; the op table, conformance
 //! and property suites run on the GPU through `COTANGENT_DEFAULT_DEVICE=cuda` (see
 //! `scripts/cuda-suite.sh`).
@@ -242,4 +243,97 @@ fn modules_move_and_train_on_the_device() {
     let opt = nn::optim::Adam::new(1e-2);
     let (p2, _) = opt.step(&p, &g, &opt.init(&p));
     assert!(p2.values().all(|t| t.device() == dev));
+}
+
+#[test]
+fn conv2d_through_cudnn_and_through_im2col_matches_the_cpu() {
+    let Some((dev, _serial)) = gpu() else { return };
+    println!(
+        "cuDNN version: {:?} (enabled: {})",
+        cuda::cudnn_version(),
+        cuda::cudnn_enabled()
+    );
+    manual_seed(7);
+    // (input shape, weight shape, stride, padding, dilation, groups)
+    type Case = (
+        [usize; 4],
+        [usize; 4],
+        [usize; 2],
+        [usize; 2],
+        [usize; 2],
+        usize,
+    );
+    let cases: [Case; 4] = [
+        ([2, 3, 9, 8], [4, 3, 3, 3], [1, 1], [1, 1], [1, 1], 1),
+        ([3, 4, 11, 10], [6, 2, 3, 2], [2, 1], [0, 2], [2, 1], 2),
+        ([1, 6, 7, 7], [6, 1, 3, 3], [1, 1], [1, 1], [1, 1], 6),
+        ([5, 8, 6, 6], [16, 8, 1, 1], [1, 1], [0, 0], [1, 1], 1),
+    ];
+    for dtype in [DType::F32, DType::F64] {
+        let tol = if dtype == DType::F32 { 1e-5 } else { 1e-12 };
+        for (xs, ws, stride, padding, dilation, groups) in cases {
+            let x =
+                cotangent::with_default_device(Device::Cpu, || Tensor::randn(&xs)).to_dtype(dtype);
+            let w =
+                cotangent::with_default_device(Device::Cpu, || Tensor::randn(&ws)).to_dtype(dtype);
+            let conv = |x: &Tensor, w: &Tensor| {
+                cotangent::conv2d(x, w, None, stride, padding, dilation, groups)
+            };
+            let want = conv(&x, &w);
+            // Gradients with respect to both operands: the rules' transposed convolutions.
+            let energy = |(x, w): (Tensor, Tensor)| conv(&x, &w).square().sum();
+            let opts = cotangent::GradOpts::new().argnums((0, 1));
+            let (want_gx, want_gw): (Tensor, Tensor) =
+                cotangent::grad_with(energy, opts.clone())((x.clone(), w.clone()));
+            for cudnn in [true, false] {
+                cuda::set_cudnn_enabled(cudnn);
+                let what = format!("{dtype} {xs:?} * {ws:?} groups {groups}, cuDNN {cudnn}");
+                let got = conv(&x.to(dev), &w.to(dev));
+                assert!(got.cpu().allclose(&want, tol, tol), "{what}");
+                let (gx, gw): (Tensor, Tensor) =
+                    cotangent::grad_with(energy, opts.clone())((x.to(dev), w.to(dev)));
+                assert!(gx.cpu().allclose(&want_gx, tol, tol), "{what}: grad x");
+                assert!(gw.cpu().allclose(&want_gw, tol, tol), "{what}: grad w");
+            }
+            cuda::set_cudnn_enabled(true);
+        }
+    }
+}
+
+#[test]
+fn a_bad_index_on_the_device_is_reported_at_the_next_read_and_the_library_goes_on() {
+    let Some((dev, _serial)) = gpu() else { return };
+    if std::env::var("COTANGENT_CUDA_SYNC_CHECKS").is_ok_and(|v| !v.is_empty() && v != "0") {
+        return; // each op fails itself then, as on the CPU
+    }
+    let x = host(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).to(dev);
+    let bad = cotangent::with_default_device(Device::Cpu, || {
+        Tensor::from_slice(&[0i64, 3, 1], &[1, 3]).unwrap()
+    })
+    .to(dev);
+    // No host wait at the op: the gather returns, and the read after it fails.
+    let picked = x.take_along_dim(&bad, Some(1));
+    let err = catch(|| picked.to_vec::<f64>()).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::Index { .. }), "{msg}");
+    assert!(
+        msg.contains("index 3 is out of bounds for dimension 1 with size 3")
+            && msg.contains("COTANGENT_CUDA_SYNC_CHECKS"),
+        "{msg}"
+    );
+    // Reported once; the device goes on.
+    let good = cotangent::with_default_device(Device::Cpu, || {
+        Tensor::from_slice(&[2i64, 0, 1], &[1, 3]).unwrap()
+    })
+    .to(dev);
+    assert_eq!(
+        x.take_along_dim(&good, Some(1)).to_vec::<f64>(),
+        vec![3.0, 1.0, 2.0]
+    );
+    // bernoulli's p outside [0, 1] likewise, found by cuda::synchronize as by any read.
+    let p = host(&[0.5, 1.5], &[2]).to(dev);
+    let _draw = p.bernoulli();
+    let err = catch(cuda::synchronize).unwrap_err();
+    assert!(err.to_string().contains("but got p = 1.5"), "{err}");
+    assert_eq!((&x * 2.0).sum().item::<f64>(), 42.0);
 }

@@ -63,8 +63,10 @@ pub fn try_nll_loss(log_probs: &Tensor, target: &Tensor) -> Result<Tensor> {
         )
     };
     // Eager and under grad the targets can be read: name the offending one, as torch does.
-    // Under vmap they cannot; the gather below finds it instead.
+    // Under vmap they cannot, and on a GPU reading them would make the host wait each step;
+    // the gather below finds it instead (on a GPU, at the next read: cuda/checks.rs).
     if let Ok(values) = target.try_array()
+        && values.device() == crate::Device::Cpu
         && let Some(&bad) = values
             .to_vec::<i64>()
             .iter()

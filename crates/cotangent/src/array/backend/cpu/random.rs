@@ -22,9 +22,9 @@
 //! | randperm      | 2                  | 2 (one 64-bit sort key)                |
 //!
 //! Because of this, fills can be split across threads at block boundaries and the result is
-//! bit-identical whatever the thread count; a CUDA kernel using the same layout reproduces the
-//! integer and uniform draws bit for bit (normal draws also agree up to the rounding of the
-//! device's `log`/`sin`/`cos`).
+//! bit-identical whatever the thread count; a CUDA kernel using the same layout reproduces
+//! every draw bit for bit. Normals take `log`, `sin` and `cos` from the `libm` crate (IEEE
+//! operations only, so the same on every platform), which `cuda/libm.rs` transcribes.
 //!
 //! The global generator ([`manual_seed`], [`next_key`], ...) holds a seed and a block offset.
 //! Each draw reserves `blocks_used(kind, n)` blocks via [`next_key`], which returns the key at
@@ -214,14 +214,15 @@ fn join(lo: u32, hi: u32) -> u64 {
     u64::from(lo) | (u64::from(hi) << 32)
 }
 
-/// Box-Muller on two `f32` uniforms from words `a` (radius) and `b` (angle).
+/// Box-Muller on two `f32` uniforms from words `a` (radius) and `b` (angle), with `libm`'s
+/// functions (not the platform's, which differ between C libraries; see the module doc).
 #[inline(always)]
 fn box_muller_f32(a: u32, b: u32) -> [f32; 2] {
     // 1 - u is exact on the 2^-24 grid and lies in (0, 1], so the log is finite.
     let u1 = 1.0 - unit_f32(a);
     let u2 = unit_f32(b);
-    let r = (-2.0 * u1.ln()).sqrt();
-    let (s, c) = (std::f32::consts::TAU * u2).sin_cos();
+    let r = (-2.0 * libm::logf(u1)).sqrt();
+    let (s, c) = libm::sincosf(std::f32::consts::TAU * u2);
     [r * c, r * s]
 }
 
@@ -231,8 +232,8 @@ fn box_muller_f64(a: u64, b: u64) -> [f64; 2] {
     // 1 - u is exact on the 2^-53 grid and lies in (0, 1], so the log is finite.
     let u1 = 1.0 - unit_f64(a);
     let u2 = unit_f64(b);
-    let r = (-2.0 * u1.ln()).sqrt();
-    let (s, c) = (std::f64::consts::TAU * u2).sin_cos();
+    let r = (-2.0 * libm::log(u1)).sqrt();
+    let (s, c) = libm::sincos(std::f64::consts::TAU * u2);
     [r * c, r * s]
 }
 
@@ -436,6 +437,14 @@ pub(crate) fn sample(dist: Distribution, shape: &[usize], dtype: DType, key: Phi
     }
 }
 
+/// torch's message for a bernoulli probability outside [0, 1] (shared with the CUDA backend).
+pub(crate) fn bad_probability(p: &dyn std::fmt::Debug) -> String {
+    format!(
+        "Expected p_in >= 0 && p_in <= 1 to be true, but got p = {p:?}; every probability must \
+         lie in [0, 1]"
+    )
+}
+
 /// `1` where a `U[0, 1)` draw (of `p`'s float dtype, laid out row-major over `p`'s shape) is
 /// below `p`, else `0`, in `p`'s dtype; `p` may be any strided view. `p` of exactly 0 or 1
 /// gives exactly 0 or 1. Uses the blocks of a uniform draw of `p.numel()` elements.
@@ -448,13 +457,7 @@ pub(crate) fn bernoulli(key: PhiloxKey, p: &Array) -> Array {
         super::elementwise::zip(u, p, |u: T, p: T| {
             if !(p >= T::zero() && p <= T::one()) {
                 // Data-dependent, so found here: carried to the op's call line.
-                defer(Error::value(
-                    "bernoulli",
-                    format!(
-                        "Expected p_in >= 0 && p_in <= 1 to be true, but got p = {p:?}; every \
-                         probability must lie in [0, 1]"
-                    ),
-                ));
+                defer(Error::value("bernoulli", bad_probability(&p)));
             }
             if u < p { T::one() } else { T::zero() }
         })

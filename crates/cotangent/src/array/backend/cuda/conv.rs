@@ -1,7 +1,8 @@
-//! conv2d and max_pool2d on the device. The convolution is im2col (a kernel that writes,
+//! conv2d and max_pool2d on the device. The convolution goes to cuDNN where it loads (Note
+//! [Choosing the convolution], `cudnn.rs`); otherwise it is im2col (a kernel that writes,
 //! for each image and group, the `[c_in/g * kh * kw, oh * ow]` matrix of input taps, zeros
-//! where the window reaches into the padding) followed by one strided-batched cuBLAS GEMM
-//! per group over the images; pooling is one thread per output element. Both read the input
+//! where the window reaches into the padding) followed by strided-batched cuBLAS GEMMs (one
+//! per group over the images, or one per image over the groups); pooling is one thread per output element. Both read the input
 //! through its strides. Shapes come from the CPU backend's formulas, so the two agree.
 
 use super::blas::{Mat, gemm};
@@ -88,6 +89,9 @@ pub(crate) fn conv2d(gpu: &Gpu, input: &Array, weight: &Array, p: &Conv2dParams)
     if q == 0 {
         return super::full(gpu, &shape, 0.0, 0, dtype);
     }
+    if let Some(out) = super::cudnn::conv2d(gpu, input, weight, p, shape) {
+        return out;
+    }
     let cols = super::empty(gpu, &[n, g, q, pn], dtype);
     let module = gpu.kernels.get(gpu, ("im2col", dtype_code(&[dtype])), || {
         source(IM2COL, dtype, "im2col")
@@ -113,22 +117,56 @@ pub(crate) fn conv2d(gpu: &Gpu, input: &Array, weight: &Array, p: &Conv2dParams)
     let wc = super::contiguous_on(gpu, weight);
     let out = super::empty(gpu, &shape, dtype);
     let es = dtype.size_of() as u64;
-    for gi in 0..g {
-        // out[b, gi*og.., :] (og x pn) = W[gi] (og x q) * cols[b, gi] (q x pn), over b.
-        let a = Mat {
-            ptr: wc.cuda_storage().ptr() + ((wc.layout().offset() + gi * og * q) as u64) * es,
-            trans: false,
-            ld: q,
-            batch_stride: 0,
-        };
-        let bm = Mat {
-            ptr: cols.cuda_storage().ptr() + ((gi * q * pn) as u64) * es,
-            trans: false,
-            ld: pn,
-            batch_stride: g * q * pn,
-        };
-        let c = out.cuda_storage().ptr() + ((gi * og * pn) as u64) * es;
-        gemm(gpu, dtype, [n, og, pn, q], a, bm, c, pn, cout * pn);
+    let w_at =
+        |gi: usize| wc.cuda_storage().ptr() + ((wc.layout().offset() + gi * og * q) as u64) * es;
+    let cols_at =
+        |b: usize, gi: usize| cols.cuda_storage().ptr() + (((b * g + gi) * q * pn) as u64) * es;
+    let out_at =
+        |b: usize, gi: usize| out.cuda_storage().ptr() + (((b * g + gi) * og * pn) as u64) * es;
+    // out[b, gi] (og x pn) = W[gi] (og x q) * cols[b, gi] (q x pn): one strided-batched GEMM
+    // per group over the images, or per image over the groups, whichever launches fewer (a
+    // vmapped conv has as many groups as the batch, and often one image).
+    if g <= n {
+        for gi in 0..g {
+            let a = Mat {
+                ptr: w_at(gi),
+                trans: false,
+                ld: q,
+                batch_stride: 0,
+            };
+            let bm = Mat {
+                ptr: cols_at(0, gi),
+                trans: false,
+                ld: pn,
+                batch_stride: g * q * pn,
+            };
+            gemm(
+                gpu,
+                dtype,
+                [n, og, pn, q],
+                a,
+                bm,
+                out_at(0, gi),
+                pn,
+                cout * pn,
+            );
+        }
+    } else {
+        for b in 0..n {
+            let a = Mat {
+                ptr: w_at(0),
+                trans: false,
+                ld: q,
+                batch_stride: og * q,
+            };
+            let bm = Mat {
+                ptr: cols_at(b, 0),
+                trans: false,
+                ld: pn,
+                batch_stride: q * pn,
+            };
+            gemm(gpu, dtype, [g, og, pn, q], a, bm, out_at(b, 0), pn, og * pn);
+        }
     }
     out
 }

@@ -1,12 +1,13 @@
 //! gather and scatter_add on the device, with the host's bounds check.
 //!
 //! Both take an `i64` index operand (any strided view, broadcasts included) whose values pick
-//! positions along one axis of the data. As on the host (`cpu/index.rs`), every index is
-//! checked before any data moves, and a bad one is reported as [`IndexOutOfBounds`] naming
-//! the first bad index in row-major order of the index operand's stored elements (broadcast
-//! dims collapsed, which finds the same one). The check is a kernel that records the first bad
-//! linear position with `atomicMin`, and a one-thread kernel that fetches that index's value;
-//! the host reads both words back, which is the one synchronisation of these ops.
+//! positions along one axis of the data. As on the host (`cpu/index.rs`), a bad index is
+//! reported as [`IndexOutOfBounds`] naming the first bad index in row-major order of the index
+//! operand's stored elements (broadcast dims collapsed, which finds the same one). The check is
+//! a kernel that records the first bad linear position with `atomicMin`, and a one-thread
+//! kernel that fetches that index's value into the device's error word; the next read reports
+//! it (Note [Deferred device checks], `checks.rs`), so neither op makes the host wait. The ops
+//! themselves never touch memory at a bad index: gather writes 0 there, scatter_add skips it.
 //!
 //! scatter_add adds with atomics, so where several `src` elements land on one output element
 //! the float sums are formed in an order the hardware picks (torch's CUDA `scatter_add` does
@@ -14,6 +15,7 @@
 
 use std::fmt::Write;
 
+use super::checks::{self, Failure};
 use super::compile::Source;
 use super::elementwise::dtype_code;
 use super::launch::{BLOCK, MAX_RANK, Params, coalesce, grid_for, launch};
@@ -25,7 +27,7 @@ use crate::array::{Array, DType};
 
 /// The bounds check, one module for every data dtype (it reads only the index).
 const CHECK_BODY: &str = r#"
-struct P { const i64* idx; Shape s; Lay l; i64 size; u64* status; };
+struct P { const i64* idx; Shape s; Lay l; i64 size; u64* status; u64* word; u64 id; };
 
 template <typename I> __device__ __forceinline__ i64 index_offset(const P& p, I i) {
   i64 o = p.l.off;
@@ -50,10 +52,14 @@ template <typename I> __device__ __forceinline__ void check_all(const P& p) {
 extern "C" __global__ void check32(const P p) { check_all<unsigned>(p); }
 extern "C" __global__ void check64(const P p) { check_all<i64>(p); }
 
-/* One thread, after the check: status[1] = the index value at position status[0]. */
+/* One thread, after the check: status[1] = the index value at position status[0], and the
+   device's error word (if given) = [id, that value] unless an earlier check failed. */
 extern "C" __global__ void pick(const P p) {
   u64 first = p.status[0];
-  if (first != ~0ull) p.status[1] = (u64)p.idx[index_offset<i64>(p, (i64)first)];
+  if (first == ~0ull) return;
+  u64 v = (u64)p.idx[index_offset<i64>(p, (i64)first)];
+  p.status[1] = v;
+  if (p.word && atomicCAS(p.word, 0ull, p.id) == 0ull) p.word[1] = v;
 }
 "#;
 
@@ -95,7 +101,7 @@ fn gather_source(dtype: DType) -> Source {
     let _ = writeln!(s, "typedef {} T;", c_type(dtype));
     s.push_str(
         r#"
-struct P { T* out; const T* x; const i64* idx; Shape s; Lay lx; Lay li; i64 axis_stride; };
+struct P { T* out; const T* x; const i64* idx; Shape s; Lay lx; Lay li; i64 axis_stride; i64 size; };
 
 template <typename I> __device__ __forceinline__ void at(const P& p, I i) {
   i64 ox = p.lx.off, oi = p.li.off;
@@ -106,7 +112,8 @@ template <typename I> __device__ __forceinline__ void at(const P& p, I i) {
     ox += (i64)c * p.lx.st[d];
     oi += (i64)c * p.li.st[d];
   }
-  p.out[i] = p.x[ox + p.idx[oi] * p.axis_stride];
+  i64 v = p.idx[oi];
+  p.out[i] = v >= 0 && v < p.size ? p.x[ox + v * p.axis_stride] : T(0);
 }
 
 extern "C" __global__ void gather32(const P p) {
@@ -132,7 +139,7 @@ fn scatter_source(dtype: DType) -> Source {
     s.push_str(ATOMIC_ADD);
     s.push_str(
         r#"
-struct P { T* out; const i64* idx; const T* src; Shape s; Lay lo; Lay li; Lay ls; i64 axis_stride; };
+struct P { T* out; const i64* idx; const T* src; Shape s; Lay lo; Lay li; Lay ls; i64 axis_stride; i64 size; };
 
 template <typename I> __device__ __forceinline__ void at(const P& p, I i) {
   i64 oo = p.lo.off, oi = p.li.off, os = p.ls.off;
@@ -144,7 +151,8 @@ template <typename I> __device__ __forceinline__ void at(const P& p, I i) {
     oi += (i64)c * p.li.st[d];
     os += (i64)c * p.ls.st[d];
   }
-  ct_atomic_add(p.out + (oo + p.idx[oi] * p.axis_stride), p.src[os]);
+  i64 v = p.idx[oi];
+  if (v >= 0 && v < p.size) ct_atomic_add(p.out + (oo + v * p.axis_stride), p.src[os]);
 }
 
 extern "C" __global__ void scatter32(const P p) {
@@ -181,8 +189,10 @@ fn width_entry(n: usize) -> usize {
     if n < (1 << 31) { 0 } else { 1 }
 }
 
-/// `Ok` if every value of the `i64` array `index` lies in `0..size`, else the first bad one
-/// in row-major order as an error for dimension `axis` (the host's `check_indices`).
+/// Check that every value of the `i64` array `index` lies in `0..size`. The verdict goes to
+/// the next read (Note [Deferred device checks]) and this returns `Ok`; with
+/// `COTANGENT_CUDA_SYNC_CHECKS=1` the host waits for it and gets the first bad index in
+/// row-major order as an error for dimension `axis` (the host's `check_indices`).
 fn check_indices(
     gpu: &Gpu,
     op: &'static str,
@@ -211,24 +221,35 @@ fn check_indices(
     // [first bad linear position, its index value]; all ones means none found.
     let status = super::full(gpu, &[2], -1.0, -1, DType::I64);
     let module = gpu.kernels.get(gpu, ("index.check", 0), check_source);
-    let mut p = Params::new();
-    p.buffer(index)
-        .shape(&dims)
-        .lay(l.offset(), &strides[0])
-        .usize(size)
-        .buffer(&status);
-    launch(
-        gpu,
-        &module.entries[width_entry(n)],
-        (grid_for(n), 1, 1),
-        (BLOCK, 1, 1),
-        0,
-        &mut p,
-    );
-    launch(gpu, &module.entries[2], (1, 1, 1), (1, 1, 1), 0, &mut p);
-    // The one synchronisation of gather and scatter_add: whether the op fails with
-    // IndexOutOfBounds is data on the device, and the op must answer it before returning
-    // (the host kernel's contract: an error, never a read or write at a wrong position).
+    let run = |word: u64, id: u64| {
+        let mut p = Params::new();
+        p.buffer(index)
+            .shape(&dims)
+            .lay(l.offset(), &strides[0])
+            .usize(size)
+            .buffer(&status)
+            .u64(word)
+            .u64(id);
+        launch(
+            gpu,
+            &module.entries[width_entry(n)],
+            (grid_for(n), 1, 1),
+            (BLOCK, 1, 1),
+            0,
+            &mut p,
+        );
+        launch(gpu, &module.entries[2], (1, 1, 1), (1, 1, 1), 0, &mut p);
+    };
+    if !checks::synchronous() {
+        let failure = Failure::Index {
+            op,
+            dim: axis,
+            size,
+        };
+        gpu.checks.queue(gpu, failure, run);
+        return Ok(());
+    }
+    run(0, 0);
     let words = super::to_host(&status).to_vec::<i64>();
     if words[0] == -1 {
         Ok(())
@@ -274,7 +295,8 @@ pub(crate) fn gather(
         .shape(&dims)
         .lay(x.layout().offset(), &strides[0])
         .lay(index.layout().offset(), &strides[1])
-        .usize(axis_stride);
+        .usize(axis_stride)
+        .usize(x.shape()[axis]);
     launch(
         gpu,
         &module.entries[width_entry(n)],
@@ -328,7 +350,8 @@ pub(crate) fn scatter_add(
         .lay(0, &strides[0])
         .lay(index.layout().offset(), &strides[1])
         .lay(src.layout().offset(), &strides[2])
-        .usize(axis_stride);
+        .usize(axis_stride)
+        .usize(x.shape()[axis]);
     launch(
         gpu,
         &module.entries[width_entry(n)],
@@ -462,6 +485,21 @@ mod tests {
         assert_eq!(bits(&got), bits(&want), "3-d");
     }
 
+    /// What the read after `op` raises (Note [Deferred device checks]), or `op`'s own error
+    /// when checks are synchronous.
+    fn reported(op: impl FnOnce() -> Result<Array, IndexOutOfBounds>) -> String {
+        let mut own = None;
+        let read = crate::error::catch(|| match op() {
+            Ok(out) => drop(to_host(&out)),
+            Err(e) => own = Some(e.to_string()),
+        });
+        match (own, read) {
+            (Some(e), _) => e,
+            (None, Err(e)) => e.to_string(),
+            (None, Ok(())) => panic!("no error was reported"),
+        }
+    }
+
     #[test]
     fn first_bad_index_is_the_hosts() {
         let Some(gpu) = gpu() else { return };
@@ -485,25 +523,66 @@ mod tests {
                 size: 3
             }
         );
-        assert_eq!(super::gather(gpu, &x, 0, &di).unwrap_err(), want);
+        let got = reported(|| super::gather(gpu, &x, 0, &di));
+        assert!(got.contains(&want.to_string()), "{got}");
         let src = from_host(gpu, &data(DType::F64, 600_000));
         let src = src.with_layout(Layout::contiguous(&[300_000, 2]));
-        assert_eq!(super::scatter_add(gpu, &x, 0, &di, &src).unwrap_err(), want);
+        let got = reported(|| super::scatter_add(gpu, &x, 0, &di, &src));
+        assert!(got.contains(&want.to_string()), "{got}");
         // A broadcast index: each stored value is checked once, the first bad one reported.
         let hi = Array::from_vec(vec![0i64, 2, 1, 7], &[4]).unwrap();
         let layout = Layout::from_parts(sv(&[3, 4]), sv(&[0, 1]), 0);
         let (hb, db) = up(gpu, &hi, layout);
         let hx = data(DType::F64, 12).with_layout(Layout::contiguous(&[3, 4]));
         let want = Cpu::gather(&hx, 1, &hb).unwrap_err();
-        let got = super::gather(gpu, &from_host(gpu, &hx), 1, &db).unwrap_err();
-        assert_eq!(got, want);
-        assert_eq!(got.index, 7);
+        assert_eq!(want.index, 7);
+        let got = reported(|| super::gather(gpu, &from_host(gpu, &hx), 1, &db));
+        assert!(got.contains(&want.to_string()), "{got}");
         // An empty data axis: every index is out of bounds.
         let hx = Array::from_vec(Vec::<f32>::new(), &[2, 0]).unwrap();
         let hi = Array::from_vec(vec![0i64, 0], &[2, 1]).unwrap();
         let want = Cpu::gather(&hx, 1, &hi).unwrap_err();
-        let got = super::gather(gpu, &from_host(gpu, &hx), 1, &from_host(gpu, &hi)).unwrap_err();
-        assert_eq!(got, want);
+        let got = reported(|| super::gather(gpu, &from_host(gpu, &hx), 1, &from_host(gpu, &hi)));
+        assert!(got.contains(&want.to_string()), "{got}");
+    }
+
+    #[test]
+    fn a_failed_check_reports_the_first_op_once_and_the_device_goes_on() {
+        let Some(gpu) = gpu() else { return };
+        if super::checks::synchronous() {
+            return;
+        }
+        let hx = data(DType::F32, 6).with_layout(Layout::contiguous(&[3, 2]));
+        let x = from_host(gpu, &hx);
+        let bad = |v: i64| from_host(gpu, &Array::from_vec(vec![0i64, v], &[1, 2]).unwrap());
+        // Two failing ops, then good work queued behind them: the read reports the first.
+        let first = super::gather(gpu, &x, 0, &bad(5)).unwrap();
+        let _second = super::scatter_add(gpu, &x, 0, &bad(-1), &x).unwrap();
+        let good = Array::from_vec(vec![2i64, 0], &[1, 2]).unwrap();
+        let fine = super::gather(gpu, &x, 0, &from_host(gpu, &good)).unwrap();
+        let err = crate::error::catch(|| drop(to_host(&fine))).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("gather"), "{msg}");
+        assert!(
+            msg.contains("index 5 is out of bounds for dimension 0 with size 3"),
+            "{msg}"
+        );
+        assert!(msg.contains("COTANGENT_CUDA_SYNC_CHECKS"), "{msg}");
+        // The failing gather wrote zeros at its bad position; nothing else was touched.
+        assert_eq!(
+            to_host(&first).to_vec::<f32>(),
+            vec![hx.to_vec::<f32>()[0], 0.0]
+        );
+        // Reported once: the next reads succeed, and later work is checked afresh.
+        assert_eq!(bits(&fine), bits(&Cpu::gather(&hx, 0, &good).unwrap()));
+        let again = super::gather(gpu, &x, 1, &bad(2)).unwrap();
+        let msg = crate::error::catch(|| drop(to_host(&again)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("index 2 is out of bounds for dimension 1 with size 2"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //!   the driver without letting cudarc panic.
 //! - `memory.rs`: the caching allocator (Note [Device caching allocator]) and its counters.
 //! - `compile.rs`: NVRTC, and the in-process and on-disk caches of compiled modules.
+//! - `checks.rs`: errors that depend on device data, reported at the next read (Note
+//!   [Deferred device checks]).
+//! - `cudnn.rs`: conv2d through cuDNN when it loads (Note [Choosing the convolution]).
+//! - `libm.rs`: the host's libm functions that normals use, in CUDA C.
 //! - `launch.rs`: kernel parameters, launches, merging dims of strided views.
 //! - `source.rs`: the CUDA C prelude every module starts with.
 //! - `elementwise.rs`, `reduce.rs`, `index.rs`, `random.rs`, `blas.rs`, `conv.rs`: the
@@ -19,11 +23,14 @@
 #![allow(unsafe_code)]
 
 pub(crate) mod blas;
+pub(crate) mod checks;
 pub(crate) mod compile;
 pub(crate) mod conv;
+pub(crate) mod cudnn;
 pub(crate) mod elementwise;
 pub(crate) mod index;
 pub(crate) mod launch;
+pub(crate) mod libm;
 pub(crate) mod memory;
 pub(crate) mod random;
 pub(crate) mod reduce;
@@ -161,7 +168,7 @@ pub(crate) fn to_host(a: &Array) -> Array {
                         result::memcpy_dtoh_async(dst, src, gpu.cu_stream()),
                     );
                 }
-                gpu.synchronize();
+                gpu.read_barrier();
                 // SAFETY: the copy above initialised `n` elements.
                 unsafe { v.set_len(n) };
             }

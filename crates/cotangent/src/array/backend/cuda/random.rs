@@ -9,12 +9,11 @@
 //!
 //! - uniform `f32` and `f64`, randint and bernoulli are integer arithmetic and exact float
 //!   scalings, identical bit for bit;
-//! - normals use the host's formulas and rounding points; they can differ by a few ulp
-//!   where the host's libm and the device's math functions round `log`, `sin`, `cos`
-//!   differently (on an H200 against glibc: 1.5% of `f32` and 14% of `f64` values, by at
-//!   most 3 ulp; see `box_muller_f32` in the kernel source);
+//! - normals use the host's formulas, rounding points and `log`/`sin`/`cos` (the `libm`
+//!   crate's, transcribed in `libm.rs`), identical bit for bit;
 //! - randperm is computed on the host (see [`randperm`]).
 
+use super::checks::{self, Failure};
 use super::compile::Source;
 use super::launch::{BLOCK, Params, coalesce, grid_for, launch};
 use super::runtime::Gpu;
@@ -56,33 +55,27 @@ __device__ __forceinline__ double unit_f64(u64 x) { return (double)(x >> 11) * 0
 #define TAU_F32 0x1.921fb6p+2f
 #define TAU_F64 0x1.921fb54442d18p+2
 
-/* Box-Muller in f32 at the host's rounding points: u1, u2, -2 ln u1, its sqrt, TAU u2, the
-   sine and cosine, the products. The host's ln, sin, cos are libm's f32 functions; here each
-   is the f64 function rounded to f32, which is the correctly rounded f32 value except when
-   the exact value lies within an f64 ulp of a rounding boundary. Over all 2^24 inputs of the
-   grid, on an H200 against glibc 2.39: logf differs from glibc's on 7.9% of them with CUDA's
-   logf and 0.73% this way, sin 16% and 1.3%, cos 21% and 1.3% (glibc's f32 functions are not
-   always correctly rounded). sqrtf is correctly rounded on both (--prec-sqrt=true). */
+/* Box-Muller at the host's rounding points (cpu/random.rs): u1, u2, -2 ln u1, its sqrt, TAU u2,
+   its sine and cosine, the products; ln, sin and cos are the host's (libm.rs), sqrt is IEEE
+   (--prec-sqrt=true), and the _rn intrinsics keep products and sums from fusing. */
 __device__ __forceinline__ void box_muller_f32(unsigned a, unsigned b, float* z) {
-  float u1 = 1.0f - unit_f32(a);
+  float u1 = FS(1.0f, unit_f32(a));
   float u2 = unit_f32(b);
-  float r = sqrtf(-2.0f * (float)log((double)u1));
-  double s, c;
-  sincos((double)(TAU_F32 * u2), &s, &c);
-  z[0] = r * (float)c;
-  z[1] = r * (float)s;
+  float r = sqrtf(FM(-2.0f, ct_logf(u1)));
+  float s, c;
+  ct_sincosf(FM(TAU_F32, u2), &s, &c);
+  z[0] = FM(r, c);
+  z[1] = FM(r, s);
 }
 
-/* Box-Muller in f64, the host's formula; log, sin and cos are CUDA's (1, 2, 2 ulp; on an
-   H200 against glibc 2.39 log differs on 0.3% of inputs, sin on 14%, cos on 17%). */
 __device__ __forceinline__ void box_muller_f64(u64 a, u64 b, double* z) {
-  double u1 = 1.0 - unit_f64(a);
+  double u1 = DS(1.0, unit_f64(a));
   double u2 = unit_f64(b);
-  double r = sqrt(-2.0 * log(u1));
+  double r = sqrt(DM(-2.0, ct_log(u1)));
   double s, c;
-  sincos(TAU_F64 * u2, &s, &c);
-  z[0] = r * c;
-  z[1] = r * s;
+  ct_sincos(DM(TAU_F64, u2), &s, &c);
+  z[0] = DM(r, c);
+  z[1] = DM(r, s);
 }
 
 /* The K values of one block for each kind. */
@@ -137,7 +130,7 @@ extern "C" __global__ void randint(const P p) { RandInt g = {p.low, p.range}; fi
 /* bernoulli: out[i] = u[i] < p[i] for the uniform draw u of p's dtype and shape (row-major),
    p read through its merged dims and strides. A p outside [0, 1] (or NaN) records its linear
    position in status[0] (the smallest one wins), for the host to raise the host's error. */
-template <typename T> struct PB { T* out; const T* p; Shape s; Lay l; u64 seed; u64 offset; u64* status; };
+template <typename T> struct PB { T* out; const T* p; Shape s; Lay l; u64 seed; u64 offset; u64* status; u64* word; u64 id; };
 
 template <typename T> __device__ __forceinline__ i64 p_offset(const PB<T>& p, i64 i) {
   i64 o = p.l.off, rem = i;
@@ -164,10 +157,14 @@ template <typename T, int K, typename G> __device__ __forceinline__ void bernoul
   }
 }
 
-/* One thread, after bernoulli: status[1] = the bits of the first bad p, as a double. */
+/* One thread, after bernoulli: status[1] = the bits of the first bad p, as a double, and the
+   device's error word (if given) = [id, those bits] unless an earlier check failed. */
 template <typename T> __device__ __forceinline__ void bernoulli_pick(const PB<T>& p) {
   u64 first = p.status[0];
-  if (first != ~0ull) p.status[1] = (u64)__double_as_longlong((double)p.p[p_offset(p, (i64)first)]);
+  if (first == ~0ull) return;
+  u64 v = (u64)__double_as_longlong((double)p.p[p_offset(p, (i64)first)]);
+  p.status[1] = v;
+  if (p.word && atomicCAS(p.word, 0ull, p.id) == 0ull) p.word[1] = v;
 }
 
 extern "C" __global__ void bernoulli_f32(const PB<float> p) { bernoulli<float, 4>(p, UniformF32()); }
@@ -191,7 +188,7 @@ const ENTRIES: [&str; 9] = [
 
 fn source() -> Source {
     Source {
-        code: module(BODY),
+        code: module(&[super::libm::LIBM, BODY].concat()),
         entries: ENTRIES.to_vec(),
     }
 }
@@ -305,50 +302,47 @@ pub(crate) fn bernoulli(gpu: &Gpu, p: &Array, key: RngState) -> Array {
     // [first linear position of a p outside [0, 1], that p as f64 bits]; all ones: none.
     let status = super::full(gpu, &[2], -1.0, -1, DType::I64);
     let module = gpu.kernels.get(gpu, KEY, source);
-    let mut params = Params::new();
-    params
-        .buffer(&out)
-        .buffer(p)
-        .shape(&dims)
-        .lay(p.layout().offset(), &strides[0])
-        .u64(key.seed)
-        .u64(key.offset)
-        .buffer(&status);
-    launch(
-        gpu,
-        &module.entries[entry],
-        (grid_for(n.div_ceil(per_block)), 1, 1),
-        (BLOCK, 1, 1),
-        0,
-        &mut params,
-    );
-    launch(
-        gpu,
-        &module.entries[entry + 2],
-        (1, 1, 1),
-        (1, 1, 1),
-        0,
-        &mut params,
-    );
-    // A synchronisation: the host kernel fails on a p outside [0, 1] (torch's message), and
-    // whether one is there is data on the device, so the host reads the verdict back before
-    // returning the draw.
+    let run = |word: u64, id: u64| {
+        let mut params = Params::new();
+        params
+            .buffer(&out)
+            .buffer(p)
+            .shape(&dims)
+            .lay(p.layout().offset(), &strides[0])
+            .u64(key.seed)
+            .u64(key.offset)
+            .buffer(&status)
+            .u64(word)
+            .u64(id);
+        launch(
+            gpu,
+            &module.entries[entry],
+            (grid_for(n.div_ceil(per_block)), 1, 1),
+            (BLOCK, 1, 1),
+            0,
+            &mut params,
+        );
+        launch(
+            gpu,
+            &module.entries[entry + 2],
+            (1, 1, 1),
+            (1, 1, 1),
+            0,
+            &mut params,
+        );
+    };
+    // The host kernel fails on a p outside [0, 1] (torch's message); here the verdict goes to
+    // the next read (Note [Deferred device checks]) unless checks are synchronous.
+    let f32 = p.dtype() == DType::F32;
+    if !checks::synchronous() {
+        gpu.checks.queue(gpu, Failure::Probability { f32 }, run);
+        return out;
+    }
+    run(0, 0);
     let words = super::to_host(&status).to_vec::<i64>();
     if words[0] != -1 {
-        let bad = f64::from_bits(words[1] as u64);
-        let shown = if p.dtype() == DType::F32 {
-            format!("{:?}", bad as f32)
-        } else {
-            format!("{bad:?}")
-        };
-        // The host's message (cpu/random.rs, bernoulli).
-        defer(Error::value(
-            "bernoulli",
-            format!(
-                "Expected p_in >= 0 && p_in <= 1 to be true, but got p = {shown}; every \
-                 probability must lie in [0, 1]"
-            ),
-        ));
+        let msg = checks::probability_message(words[1] as u64, f32);
+        defer(Error::value("bernoulli", msg));
     }
     out
 }
@@ -460,37 +454,23 @@ mod tests {
     }
 
     #[test]
-    fn normals_are_the_hosts_up_to_rounding() {
+    fn normals_are_the_hosts_bit_for_bit() {
         let Some(gpu) = gpu() else { return };
         for dtype in [DType::F32, DType::F64] {
-            let (mut differ, mut total, mut worst) = (0usize, 0usize, 0u64);
             for key in KEYS {
                 for shape in SIZES {
-                    let want = bits(&Cpu::random(Distribution::Normal, shape, dtype, key));
-                    let got = bits(&super::sample(gpu, Distribution::Normal, shape, dtype, key));
-                    assert_eq!(got.len(), want.len());
-                    for (a, b) in want.iter().zip(&got) {
-                        total += 1;
-                        if a != b {
-                            differ += 1;
-                            // Same sign (ulps apart are the bit patterns' distance).
-                            let sign = if dtype == DType::F32 {
-                                1u64 << 31
-                            } else {
-                                1 << 63
-                            };
-                            assert_eq!(a & sign, b & sign);
-                            worst = worst.max(a.abs_diff(*b));
-                        }
-                    }
+                    let want = Cpu::random(Distribution::Normal, shape, dtype, key);
+                    let got = super::sample(gpu, Distribution::Normal, shape, dtype, key);
+                    assert_eq!(bits(&got), bits(&want), "normal {dtype} {shape:?} {key:?}");
                 }
             }
-            eprintln!("normal {dtype}: {differ} of {total} differ, at most {worst} ulp");
-            // On an H200 against the host's glibc: f32 1.5% differ, f64 14%, both by at most
-            // 3 ulp (see `box_muller_f32`); a wrong formula or layout differs everywhere.
-            assert!(worst <= 4, "normal {dtype}: {worst} ulp");
-            assert!(differ * 4 < total, "normal {dtype}: {differ} of {total}");
         }
+        // Every f32 angle and radius of the grid: 2^22 blocks use each word value once.
+        let key = KEYS[0];
+        let n = 1 << 24;
+        let want = Cpu::random(Distribution::Normal, &[n], DType::F32, key);
+        let got = super::sample(gpu, Distribution::Normal, &[n], DType::F32, key);
+        assert!(bits(&got) == bits(&want), "normal f32 over 2^24 draws");
     }
 
     #[test]
@@ -549,24 +529,27 @@ mod tests {
     #[test]
     fn bernoulli_rejects_p_outside_the_unit_interval_as_the_host_does() {
         let Some(gpu) = gpu() else { return };
+        // The draw itself, or (Note [Deferred device checks]) the read after it, fails.
+        let reported = |p: &Array| {
+            crate::error::catch(|| drop(to_host(&super::bernoulli(gpu, p, KEYS[0]))))
+                .unwrap_err()
+                .to_string()
+        };
         for dtype in [DType::F32, DType::F64] {
             let p = Cpu::cast(
                 &Array::from_vec(vec![0.5f64, 0.25, 1.0, 1.5, 0.0, f64::NAN, -2.0], &[7]).unwrap(),
                 dtype,
             );
-            let key = KEYS[0];
-            let want = crate::error::catch(|| Cpu::bernoulli(&p, key)).unwrap_err();
-            let dp = from_host(gpu, &p);
-            let got = crate::error::catch(|| super::bernoulli(gpu, &dp, key)).unwrap_err();
-            assert_eq!(got.to_string(), want.to_string());
+            let want = crate::error::catch(|| Cpu::bernoulli(&p, KEYS[0])).unwrap_err();
+            let got = reported(&from_host(gpu, &p));
+            assert!(got.starts_with(&want.to_string()), "{got}");
             let nan = Cpu::cast(
                 &Array::from_vec(vec![0.5f64, f64::NAN], &[2]).unwrap(),
                 dtype,
             );
-            let want = crate::error::catch(|| Cpu::bernoulli(&nan, key)).unwrap_err();
-            let dn = from_host(gpu, &nan);
-            let got = crate::error::catch(|| super::bernoulli(gpu, &dn, key)).unwrap_err();
-            assert_eq!(got.to_string(), want.to_string());
+            let want = crate::error::catch(|| Cpu::bernoulli(&nan, KEYS[0])).unwrap_err();
+            let got = reported(&from_host(gpu, &nan));
+            assert!(got.starts_with(&want.to_string()), "{got}");
         }
     }
 }

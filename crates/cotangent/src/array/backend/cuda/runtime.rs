@@ -31,6 +31,12 @@ pub(crate) struct Gpu {
     /// tensor meets a device tensor in every rule that scales by a constant, and re-uploading
     /// it each time would cost a copy per op.
     pub(crate) scalars: Mutex<HashMap<(crate::DType, u64), crate::array::Array>>,
+    /// Checks of device data whose verdict the next read reports (Note [Deferred device
+    /// checks]).
+    pub(crate) checks: super::checks::Checks,
+    /// The cuDNN handle and plans, created on the first convolution; `None` if cuDNN is
+    /// missing or would not start (Note [Choosing the convolution]).
+    pub(crate) dnn: OnceLock<Option<Mutex<super::cudnn::Dnn>>>,
 }
 
 impl Gpu {
@@ -48,6 +54,15 @@ impl Gpu {
     pub(crate) fn synchronize(&self) {
         self.bind();
         check("cuStreamSynchronize", self.stream.synchronize());
+    }
+
+    /// Wait for the stream before the host reads device data, and raise the first failed
+    /// device check queued since the last read (Note [Deferred device checks]).
+    pub(crate) fn read_barrier(&self) {
+        self.synchronize();
+        if let Some(e) = self.checks.settle(self) {
+            crate::error::defer(e)
+        }
     }
 }
 
@@ -170,5 +185,7 @@ fn open(ordinal: usize) -> Result<Gpu, Error> {
         memory: Allocator::new(Device::Cuda(ordinal)),
         blas: Mutex::new(None),
         scalars: Mutex::new(HashMap::new()),
+        checks: Default::default(),
+        dnn: OnceLock::new(),
     })
 }
