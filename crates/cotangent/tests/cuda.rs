@@ -328,7 +328,7 @@ fn a_bad_index_on_the_device_is_reported_at_the_next_read_and_the_library_goes_o
     .to(dev);
     assert_eq!(
         x.take_along_dim(&good, Some(1)).to_vec::<f64>(),
-        vec![3.0, 1.0, 2.0]
+        vec![3.0, 1.0, 2.0, 6.0, 4.0, 5.0]
     );
     // bernoulli's p outside [0, 1] likewise, found by cuda::synchronize as by any read.
     let p = host(&[0.5, 1.5], &[2]).to(dev);

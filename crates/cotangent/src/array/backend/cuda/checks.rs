@@ -6,10 +6,11 @@
 //! cross-entropy loss would wait once per step before it had queued its backward pass). So
 //! each such op queues its check kernel and, behind it, a one-thread kernel that records a
 //! failure in the device's error word (`[failing check id, value]`, 0 when none; a
-//! compare-and-swap keeps the first failure in stream order, which is program order). The
-//! host keeps what each pending id means. The next read of device data (`to_host`,
-//! `cuda::synchronize`) reads the word with the data, and a failure becomes the op's error
-//! there, with a line saying where it came from; the word is cleared and the library goes on.
+//! compare-and-swap keeps the first failure in stream order, which is program order). Each
+//! thread has its own word per device, and keeps what each of its pending ids means. The
+//! thread's next read of device data (`to_host`, `cuda::synchronize`) reads its word after the
+//! data, and a failure becomes the op's error there, with a line saying where it came from;
+//! the word is cleared and the library goes on. Other threads' reads see only their own ops.
 //! torch reports a failed device-side assert the same way, at a later CUDA call, but leaves the
 //! context unusable. A failing op writes zeros (gather) or skips the bad elements
 //! (scatter_add), never a read or write out of bounds.
@@ -17,7 +18,7 @@
 //! `COTANGENT_CUDA_SYNC_CHECKS=1` makes each op wait and fail itself, as on the CPU, with
 //! the error in the caller's dims under `vmap` (torch's `CUDA_LAUNCH_BLOCKING` for asserts).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::cell::RefCell;
 use std::sync::{Mutex, OnceLock};
 
 use cudarc::driver::{result, sys};
@@ -83,82 +84,116 @@ pub(crate) fn synchronous() -> bool {
     })
 }
 
-/// A device's error word and the meaning of the checks queued since the last read.
+/// A device's pool of error words (each thread that queues checks on the device holds one,
+/// so a failure is reported to the thread whose op failed, at that thread's next read).
 #[derive(Default)]
 pub(crate) struct Checks {
-    /// The word's device address (2 x u64), allocated on first use outside the caching
-    /// allocator so that torch's counters see only tensors.
-    word: OnceLock<sys::CUdeviceptr>,
-    /// `(id, meaning)` of each check queued since the last read, oldest first.
-    pending: Mutex<Vec<(u64, Failure)>>,
-    /// Whether `pending` may be non-empty: reads skip the lock when nothing is queued.
-    any: AtomicBool,
+    /// Words of threads that have exited, for reuse; allocated outside the caching allocator
+    /// so that torch's counters see only tensors.
+    free: Mutex<Vec<sys::CUdeviceptr>>,
+}
+
+/// One thread's error word on one device (2 x u64) and the meaning of the checks it queued
+/// since its last read, oldest first.
+struct ThreadChecks {
+    ordinal: usize,
+    word: sys::CUdeviceptr,
+    pending: Vec<(u64, Failure)>,
+}
+
+impl Drop for ThreadChecks {
+    fn drop(&mut self) {
+        // The thread is exiting: its word goes back to the device's pool (cleared, on the
+        // stream, by its next owner).
+        if let Ok(gpu) = super::runtime::gpu(self.ordinal) {
+            let mut free = gpu.checks.free.lock().unwrap_or_else(|e| e.into_inner());
+            free.push(self.word);
+        }
+    }
+}
+
+thread_local! {
+    /// This thread's checks, by device ordinal.
+    static MINE: RefCell<Vec<Option<ThreadChecks>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Checks queued before a read is forced: bounds the host list in a loop that never reads.
 const MAX_PENDING: usize = 4096;
 
-impl Checks {
-    fn word(&self, gpu: &Gpu) -> sys::CUdeviceptr {
-        *self.word.get_or_init(|| {
-            gpu.bind();
-            // SAFETY: a fresh 16-byte allocation, zeroed before any kernel can see it.
-            unsafe {
-                let ptr = check("cuMemAlloc", result::malloc_sync(16));
-                check("cuMemsetD8", result::memset_d8_sync(ptr, 0, 16));
-                ptr
-            }
-        })
-    }
+/// Zero the 16-byte `word` on the stream, after every kernel queued before.
+fn clear(gpu: &Gpu, word: sys::CUdeviceptr) {
+    gpu.bind();
+    // SAFETY: `word` is 16 bytes of live device memory owned by the calling thread.
+    unsafe {
+        check(
+            "cuMemsetD8Async",
+            result::memset_d8_async(word, 0, 16, gpu.cu_stream()),
+        )
+    };
+}
 
+impl Checks {
     /// Queue a check meaning `failure`: `launch(word, id)` queues the kernel that records
-    /// `id` and the bad value in the word. Under the lock, so a concurrent read cannot clear
-    /// the id before its kernel is queued.
+    /// `id` and the bad value in this thread's word.
     pub(crate) fn queue(&self, gpu: &Gpu, failure: Failure, launch: impl FnOnce(u64, u64)) {
-        let word = self.word(gpu);
-        let full = {
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            let id = pending.last().map_or(1, |&(last, _)| last + 1);
-            launch(word, id);
-            pending.push((id, failure));
-            self.any.store(true, Ordering::Release);
-            pending.len() >= MAX_PENDING
-        };
+        let full = MINE.with_borrow_mut(|mine| {
+            if mine.len() <= gpu.ordinal {
+                mine.resize_with(gpu.ordinal + 1, || None);
+            }
+            let slot = mine[gpu.ordinal].get_or_insert_with(|| {
+                let reused = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                let word = reused.unwrap_or_else(|| {
+                    gpu.bind();
+                    // SAFETY: a fresh 16-byte allocation, cleared below before any kernel
+                    // can see it.
+                    unsafe { check("cuMemAlloc", result::malloc_sync(16)) }
+                });
+                clear(gpu, word);
+                ThreadChecks {
+                    ordinal: gpu.ordinal,
+                    word,
+                    pending: Vec::new(),
+                }
+            });
+            let id = slot.pending.last().map_or(1, |&(last, _)| last + 1);
+            launch(slot.word, id);
+            slot.pending.push((id, failure));
+            slot.pending.len() >= MAX_PENDING
+        });
         if full {
             gpu.read_barrier();
         }
     }
 
-    /// After the stream has drained: the first failure since the last read, if any, with the
-    /// word cleared and the pending list emptied.
+    /// After the stream has drained: the first failure among this thread's checks since its
+    /// last read, if any; the word is cleared and the pending list emptied.
     pub(crate) fn settle(&self, gpu: &Gpu) -> Option<Error> {
-        if !self.any.load(Ordering::Acquire) {
-            return None;
-        }
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let word = *self.word.get()?;
-        let mut host = [0u64; 2];
-        // SAFETY: the word is 16 bytes of live device memory; the copy is synchronous and
-        // every kernel that writes it was queued (under this lock) before it.
-        unsafe {
-            check(
-                "cuMemcpyDtoHAsync",
-                result::memcpy_dtoh_async(&mut host, word, gpu.cu_stream()),
-            );
-        }
-        gpu.synchronize();
-        let failed = if host[0] == 0 {
-            None
-        } else {
-            // SAFETY: as above; no kernel is queued, so clearing it races with nothing.
-            unsafe { check("cuMemsetD8", result::memset_d8_sync(word, 0, 16)) };
-            pending
-                .iter()
-                .find(|&&(id, _)| id == host[0])
-                .map(|&(_, failure)| failure.error(host[1]))
-        };
-        pending.clear();
-        self.any.store(false, Ordering::Release);
-        failed
+        MINE.with_borrow_mut(|mine| {
+            let slot = mine.get_mut(gpu.ordinal)?.as_mut()?;
+            if slot.pending.is_empty() {
+                return None;
+            }
+            let mut host = [0u64; 2];
+            gpu.bind();
+            // SAFETY: the word is 16 bytes of live device memory; a copy to pageable memory
+            // returns once done, after every kernel queued before it on the stream.
+            unsafe {
+                check(
+                    "cuMemcpyDtoHAsync",
+                    result::memcpy_dtoh_async(&mut host, slot.word, gpu.cu_stream()),
+                );
+            }
+            let failed = if host[0] == 0 {
+                None
+            } else {
+                clear(gpu, slot.word);
+                slot.pending
+                    .iter()
+                    .find(|&&(id, _)| id == host[0])
+                    .map(|&(_, failure)| failure.error(host[1]))
+            };
+            slot.pending.clear();
+            failed
+        })
     }
 }

@@ -586,6 +586,32 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_is_reported_to_the_thread_whose_op_failed() {
+        let Some(gpu) = gpu() else { return };
+        if super::checks::synchronous() {
+            return;
+        }
+        let hx = data(DType::F64, 6).with_layout(Layout::contiguous(&[3, 2]));
+        let bad = Array::from_vec(vec![7i64, 0], &[1, 2]).unwrap();
+        // Another thread's failing gather, never read there: this thread's reads are clean.
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let x = from_host(gpu, &hx);
+                drop(super::gather(gpu, &x, 0, &from_host(gpu, &bad)).unwrap());
+            });
+        });
+        let x = from_host(gpu, &hx);
+        assert_eq!(bits(&x), bits(&hx));
+        // This thread's own failure is reported here, once.
+        let out = super::gather(gpu, &x, 0, &from_host(gpu, &bad)).unwrap();
+        let msg = crate::error::catch(|| drop(to_host(&out)))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("index 7 is out of bounds"), "{msg}");
+        assert_eq!(bits(&x), bits(&hx));
+    }
+
+    #[test]
     fn scatter_add_matches_host() {
         let Some(gpu) = gpu() else { return };
         for dtype in [DType::F32, DType::F64, DType::I64] {
