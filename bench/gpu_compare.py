@@ -17,8 +17,13 @@ prints one table: workload | cotangent | torch.func | JAX eager | JAX jit | cota
                           stack_module_state, vmap(grad(loss),
                           in_dims=(0, 0, None, None))
   vmap_jacrev_{64,1024}   vmap(jacrev(f)), f(x) = tanh(W2 tanh(W1 x)), x in R^256    report
+  vmap_jacfwd_64          the same with jacfwd (forward mode), 64 inputs             report
   hessian_{128,1024}      hessian(g) (jacfwd(jacrev)), g(x) = sum(tanh(W x)), W n x n
                                                                  target (n = 128): time <= 1.0x torch.func
+  jacfwd_jacfwd_128       jacfwd(jacfwd(g)) and jacrev(jacrev(g)),                    report
+  jacrev_jacrev_128       g(x) = sum(tanh(W x)^2), W 128 x 128
+  mlp_grad_B256           grad of the batch-mean cross_entropy of the MLP            report
+                          784-512-512-10 at B = 256 (the per-sample rows' reference)
   maml_sine               MAML sine meta-gradient: MLP 1-40-40-1, target: time <= 1.0x torch.func
                           5 tasks x 10 shots, 1 inner SGD step
                           (lr 0.01), grad of the mean of
@@ -106,8 +111,12 @@ WORKLOADS = [
     "ensemble_64",
     "vmap_jacrev_64",
     "vmap_jacrev_1024",
+    "vmap_jacfwd_64",
     "hessian_128",
     "hessian_1024",
+    "jacfwd_jacfwd_128",
+    "jacrev_jacrev_128",
+    "mlp_grad_B256",
     "maml_sine",
     "psg_cnn",
     "conv_3x3_64",
@@ -292,7 +301,7 @@ def inputs(name: str) -> dict:
             "x": values((ENSEMBLE_BATCH, 784), 20),
             "y": labels(ENSEMBLE_BATCH, 21),
         }
-    if name.startswith("vmap_jacrev_"):
+    if name.startswith("vmap_jacrev_") or name.startswith("vmap_jacfwd_"):
         count, n = size_of(name), JAC_N
         return {
             "w1": scaled((n, n), 40, init_scale(n)),
@@ -302,6 +311,16 @@ def inputs(name: str) -> dict:
     if name.startswith("hessian_"):
         n = size_of(name)
         return {"w": scaled((n, n), 50, init_scale(n)), "x": values(n, 51)}
+    if name in ("jacfwd_jacfwd_128", "jacrev_jacrev_128"):
+        n = size_of(name)
+        return {"w": scaled((n, n), 52, init_scale(n)), "x": values(n, 53)}
+    if name.startswith("mlp_grad_B"):
+        b = size_of(name)
+        return {
+            "params": lcg_params(linear_shapes(MLP_DIMS), 0, 300),
+            "x": values((b, 784), 30),
+            "y": labels(b, 31),
+        }
     if name == "maml_sine":
         t, k = MAML_TASKS, MAML_SHOTS
         return {
@@ -345,7 +364,7 @@ def counts(name: str) -> tuple[float | None, float | None]:
         # parameters read and gradients written.
         flops = m * (4.0 * b * pw + 2.0 * b * ENSEMBLE_DIMS[1] * ENSEMBLE_DIMS[2])
         return flops, 4.0 * (2 * m * p + b * ENSEMBLE_DIMS[0])
-    if name.startswith("vmap_jacrev_"):
+    if name.startswith("vmap_jacrev_") or name.startswith("vmap_jacfwd_"):
         count, n = size_of(name), JAC_N
         # per input: the forward pass and one n x n x n product for
         # diag(1 - h2^2) W2 diag(1 - h1^2) W1; the Jacobians written.
@@ -456,7 +475,7 @@ def torch_workload(name: str, data: dict, dev):
     import copy
 
     import torch
-    from torch.func import functional_call, grad, hessian, jacrev, stack_module_state, vmap
+    from torch.func import functional_call, grad, hessian, jacfwd, jacrev, stack_module_state, vmap
 
     F = torch.nn.functional
     MLP, SimpleCNN = torch_models()
@@ -505,10 +524,24 @@ def torch_workload(name: str, data: dict, dev):
         w1, w2, xs = T(data["w1"]), T(data["w2"]), T(data["xs"])
         jac = vmap(jacrev(lambda x: torch.tanh(w2 @ torch.tanh(w1 @ x))))
         return (lambda: jac(xs)), single
+    if name.startswith("vmap_jacfwd_"):
+        w1, w2, xs = T(data["w1"]), T(data["w2"]), T(data["xs"])
+        jac = vmap(jacfwd(lambda x: torch.tanh(w2 @ torch.tanh(w1 @ x))))
+        return (lambda: jac(xs)), single
     if name.startswith("hessian_"):
         w, x = T(data["w"]), T(data["x"])
         h = hessian(lambda x: torch.tanh(w @ x).sum())
         return (lambda: h(x)), single
+    if name in ("jacfwd_jacfwd_128", "jacrev_jacrev_128"):
+        w, x = T(data["w"]), T(data["x"])
+        jac = jacfwd if name.startswith("jacfwd") else jacrev
+        h = jac(jac(lambda x: torch.tanh(w @ x).square().sum()))
+        return (lambda: h(x)), single
+    if name.startswith("mlp_grad_B"):
+        model = MLP(MLP_DIMS).to(dev)
+        params, x, y = Td(data["params"]), T(data["x"]), T(data["y"])
+        g = grad(lambda params, x, y: F.cross_entropy(functional_call(model, params, (x,)), y))
+        return (lambda: g(params, x, y)), by_key
     if name == "maml_sine":
         params = Td(data["params"])
         amplitude = T(data["amplitude"]) * 2.45 + 2.55
@@ -689,12 +722,31 @@ def jax_workload(name: str, data: dict, dev):
             return jax.vmap(jax.jacrev(lambda x: jnp.tanh(w2 @ jnp.tanh(w1 @ x))))(xs)
 
         return f, (J(data["w1"]), J(data["w2"]), J(data["xs"])), single
+    if name.startswith("vmap_jacfwd_"):
+
+        def f(w1, w2, xs):
+            return jax.vmap(jax.jacfwd(lambda x: jnp.tanh(w2 @ jnp.tanh(w1 @ x))))(xs)
+
+        return f, (J(data["w1"]), J(data["w2"]), J(data["xs"])), single
     if name.startswith("hessian_"):
 
         def f(w, x):
             return jax.hessian(lambda x: jnp.tanh(w @ x).sum())(x)
 
         return f, (J(data["w"]), J(data["x"])), single
+    if name in ("jacfwd_jacfwd_128", "jacrev_jacrev_128"):
+        jac = jax.jacfwd if name.startswith("jacfwd") else jax.jacrev
+
+        def f(w, x):
+            return jac(jac(lambda x: jnp.square(jnp.tanh(w @ x)).sum()))(x)
+
+        return f, (J(data["w"]), J(data["x"])), single
+    if name.startswith("mlp_grad_B"):
+
+        def loss(p, x, y):
+            return cross_entropy(mlp(p, x), y)
+
+        return jax.grad(loss), (Jd(data["params"]), J(data["x"]), J(data["y"])), by_key
     if name == "maml_sine":
         amplitude = J(data["amplitude"]) * 2.45 + 2.55
         phase = (J(data["phase"]) + 1.0) * (math.pi / 2)

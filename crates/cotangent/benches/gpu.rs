@@ -28,7 +28,8 @@
 //! across libraries.
 //!
 //! Workloads (float32): `gemm_4096`, `add_256MB`, `psg_mlp_B{64,256,1024,4096}`,
-//! `ensemble_{16,64}`, `vmap_jacrev_{64,1024}`, `hessian_{128,1024}`, `maml_sine`,
+//! `ensemble_{16,64}`, `vmap_jacrev_{64,1024}`, `vmap_jacfwd_64`, `hessian_{128,1024}`,
+//! `jacfwd_jacfwd_128`, `jacrev_jacrev_128`, `mlp_grad_B256`, `maml_sine`,
 //! `psg_cnn`, `conv_3x3_64`, `grad_sin_5`; see `bench/README.md` for what each computes.
 //! `COTANGENT_CUDNN=0` in the environment turns cuDNN off (see `cuda::set_cudnn_enabled`),
 //! to time the im2col + cuBLAS convolution.
@@ -40,7 +41,8 @@ use std::time::{Duration, Instant};
 use cotangent::nn::{self, Linear, Module, StateDict};
 use cotangent::{
     DType, Device, GradOpts, Result, Tensor, UNMAPPED, VmapOpts, conv2d, cross_entropy, cuda, grad,
-    grad_with, hessian, jacrev, linear, mse_loss, nll_loss, vmap, vmap_with, with_default_device,
+    grad_with, hessian, jacfwd, jacrev, linear, mse_loss, nll_loss, vmap, vmap_with,
+    with_default_device,
 };
 
 // The tutorials' CNN, as the examples and the CPU benchmark run it.
@@ -75,8 +77,12 @@ const WORKLOADS: &[Workload] = &[
     ("ensemble_64", |c| ensemble(c, 64)),
     ("vmap_jacrev_64", |c| vmap_jacrev(c, 64)),
     ("vmap_jacrev_1024", |c| vmap_jacrev(c, 1024)),
+    ("vmap_jacfwd_64", |c| vmap_jacfwd(c, 64)),
     ("hessian_128", |c| hessian_tanh(c, 128)),
     ("hessian_1024", |c| hessian_tanh(c, 1024)),
+    ("jacfwd_jacfwd_128", |c| hessian_twice(c, 128, true)),
+    ("jacrev_jacrev_128", |c| hessian_twice(c, 128, false)),
+    ("mlp_grad_B256", |c| mlp_grad(c, 256)),
     ("maml_sine", maml_sine),
     ("psg_cnn", psg_cnn),
     ("conv_3x3_64", conv_3x3_64),
@@ -567,13 +573,26 @@ fn matvec(w: &[f32], x: &[f64]) -> Vec<f64> {
 /// Checked: the first and last Jacobians against the closed form
 /// `diag(1 - h2^2) W2 diag(1 - h1^2) W1` in f64 on the host.
 fn vmap_jacrev(c: &Ctx, count: usize) {
+    vmap_jac(c, count, false);
+}
+
+/// [`vmap_jacrev`] with `jacfwd` (forward mode: 256 tangents a Jacobian).
+fn vmap_jacfwd(c: &Ctx, count: usize) {
+    vmap_jac(c, count, true);
+}
+
+fn vmap_jac(c: &Ctx, count: usize, forward: bool) {
+    let name = format!("vmap_{}_{count}", if forward { "jacfwd" } else { "jacrev" });
     let n = 256;
     let w1 = scaled(&[n, n], 40, init_scale(n));
     let w2 = scaled(&[n, n], 41, init_scale(n));
     let xs = tensor(&[count, n], 42);
     let f = |x: Tensor| w2.matmul(&w1.matmul(&x).tanh()).tanh();
-    let jac = jacrev::<_, Tensor, Tensor, _>(f);
-    let batched = vmap(&jac);
+    let batched: Box<dyn Fn(Tensor) -> Tensor + '_> = if forward {
+        Box::new(vmap(jacfwd::<_, Tensor, Tensor, _>(f)))
+    } else {
+        Box::new(vmap(jacrev::<_, Tensor, Tensor, _>(f)))
+    };
     let call = || batched(xs.clone());
 
     let out = call();
@@ -600,7 +619,7 @@ fn vmap_jacrev(c: &Ctx, count: usize) {
             }
         }
         check_close_host(
-            &format!("vmap_jacrev_{count}: input {i} vs the closed form"),
+            &format!("{name}: input {i} vs the closed form"),
             &out.select(0, i).to_vec::<f32>(),
             &want,
             TOL,
@@ -609,7 +628,7 @@ fn vmap_jacrev(c: &Ctx, count: usize) {
     let check = output_check([&out]);
     drop(out);
     let s = measure(call);
-    report(c, &format!("vmap_jacrev_{count}"), &s, None, None, &check);
+    report(c, &name, &s, None, None, &check);
 }
 
 /// `hessian(g)(x)` (jacfwd over jacrev), `g(x) = sum(tanh(W x))`, W n x n. Checked: rows 0,
@@ -792,6 +811,96 @@ fn psg_cnn(c: &Ctx) {
     drop(grads);
     let s = measure(call);
     report(c, "psg_cnn", &s, None, None, &check);
+}
+
+/// The Hessian of `g(x) = sum(tanh(W x)^2)`, W n x n, as `jacfwd(jacfwd(g))` (`forward`) or
+/// `jacrev(jacrev(g))`. Checked: rows 0, n/2 and n-1 against the closed form
+/// `W^T diag(2 (1 - t^2)(1 - 3 t^2)) W`, `t = tanh(W x)`, in f64 on the host.
+fn hessian_twice(c: &Ctx, n: usize, forward: bool) {
+    let name = if forward {
+        format!("jacfwd_jacfwd_{n}")
+    } else {
+        format!("jacrev_jacrev_{n}")
+    };
+    let w = scaled(&[n, n], 52, init_scale(n));
+    let x = tensor(&[n], 53);
+    let g = |x: Tensor| w.matmul(&x).tanh().square().sum();
+    let h: Box<dyn Fn(Tensor) -> Tensor + '_> = if forward {
+        Box::new(jacfwd::<_, Tensor, Tensor, _>(
+            jacfwd::<_, Tensor, Tensor, _>(g),
+        ))
+    } else {
+        Box::new(jacrev::<_, Tensor, Tensor, _>(
+            jacrev::<_, Tensor, Tensor, _>(g),
+        ))
+    };
+    let call = || h(x.clone());
+
+    let out = call();
+    assert_eq!(out.shape(), &[n, n]);
+    let hw = w.to_vec::<f32>();
+    let hx: Vec<f64> = x.to_vec::<f32>().iter().map(|&v| v as f64).collect();
+    let d: Vec<f64> = matvec(&hw, &hx)
+        .iter()
+        .map(|z| {
+            let t = z.tanh();
+            2.0 * (1.0 - t * t) * (1.0 - 3.0 * t * t)
+        })
+        .collect();
+    let got = out.to_vec::<f32>();
+    for i in [0, n / 2, n - 1] {
+        let want: Vec<f64> = (0..n)
+            .map(|j| {
+                (0..n)
+                    .map(|k| hw[k * n + i] as f64 * d[k] * hw[k * n + j] as f64)
+                    .sum()
+            })
+            .collect();
+        check_close_host(
+            &format!("{name}: row {i} vs the closed form"),
+            &got[i * n..(i + 1) * n],
+            &want,
+            TOL,
+        );
+    }
+    let check = output_check([&out]);
+    drop(out);
+    let s = measure(call);
+    report(c, &name, &s, None, None, &check);
+}
+
+/// The batch-mean gradient of the MLP 784-512-512-10 at batch `b` (`grad` of `cross_entropy`
+/// over `functional_call`): the reference for the per-sample rows. Checked: against the
+/// mean over the batch of the per-sample gradients (`vmap(grad)`), another path.
+fn mlp_grad(c: &Ctx, b: usize) {
+    let model = Mlp3::new();
+    let params = lcg_params(&model.named_parameters(), 0, 300);
+    let (x, y) = (tensor(&[b, 784], 30), labels(b, 31));
+    let loss = |(params, x, y): (StateDict, Tensor, Tensor)| {
+        cross_entropy(&nn::functional_call(&model, &params, &x), &y)
+    };
+    let g = grad(loss);
+    let call = || g((params.clone(), x.clone(), y.clone()));
+
+    let got = call();
+    let per_sample = vmap_with(
+        grad(sample_loss(&model)),
+        VmapOpts::new().in_dims((UNMAPPED, 0, 0)),
+    )((params.clone(), x.clone(), y.clone()));
+    let want: StateDict = per_sample
+        .into_iter()
+        .map(|(k, v)| (k, v.mean_dim(&[0], false)))
+        .collect();
+    check_dicts(
+        &format!("mlp_grad_B{b}: grad vs the mean of vmap(grad)"),
+        &got,
+        &want,
+        TOL,
+    );
+    let check = output_check(got.values());
+    drop(got);
+    let s = measure(call);
+    report(c, &format!("mlp_grad_B{b}"), &s, None, None, &check);
 }
 
 /// `grad(0.5 * sum(conv2d(x, w, padding 1)^2))` with respect to `x` `[32, 64, 56, 56]` and
