@@ -1,7 +1,8 @@
 //! Criterion benchmarks of the eager tensor core's primitives, at moderate sizes so a full
 //! run stays short on a 2-core machine: `cargo bench -p cotangent --bench main`.
 //!
-//! Group `primitives`: elementwise add (bytes moved), full sum (elements read), a 256^3
+//! Group `primitives`: elementwise add (bytes moved), a multiply with a broadcast operand
+//! (bytes moved), full sum (elements read), a 256^3
 //! matrix product (flops, reported as elements), a transposed copy (bytes moved) and the
 //! eager overhead of a tiny add. The head-to-head comparison with PyTorch lives in
 //! `side_by_side.rs` and `bench/compare_torch.py`.
@@ -47,6 +48,14 @@ fn primitives(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(3 * 4 * n as u64));
     g.bench_function("add_f32_1M", |bench| {
         bench.iter(|| black_box(black_box(&a) + black_box(&b)))
+    });
+
+    // A broadcast operand along the last dim (a [128, 128, 1] factor on a [128, 128, 128]
+    // tangent, as in jacfwd(jacfwd)): runs of the big operand against one value.
+    let (big, col) = (tensor(&[128, 128, 128], 11), tensor(&[128, 128, 1], 12));
+    g.throughput(Throughput::Bytes(2 * 4 * (128 * 128 * 128) as u64));
+    g.bench_function("mul_broadcast_f32_128x128x128", |bench| {
+        bench.iter(|| black_box(black_box(&big) * black_box(&col)))
     });
 
     let x = tensor(&[4 << 20], 3);
