@@ -286,7 +286,7 @@ def inputs(name: str) -> dict:
     if name == "add_256MB":
         n = 64 << 20
         return {"a": values(n, 3), "b": values(n, 4)}
-    if name.startswith("psg_mlp_B"):
+    if name.startswith("psg_mlp_B") or name.startswith("mlp_grad_B"):
         b = size_of(name)
         return {
             "params": lcg_params(linear_shapes(MLP_DIMS), 0, 300),
@@ -314,13 +314,6 @@ def inputs(name: str) -> dict:
     if name in ("jacfwd_jacfwd_128", "jacrev_jacrev_128"):
         n = size_of(name)
         return {"w": scaled((n, n), 52, init_scale(n)), "x": values(n, 53)}
-    if name.startswith("mlp_grad_B"):
-        b = size_of(name)
-        return {
-            "params": lcg_params(linear_shapes(MLP_DIMS), 0, 300),
-            "x": values((b, 784), 30),
-            "y": labels(b, 31),
-        }
     if name == "maml_sine":
         t, k = MAML_TASKS, MAML_SHOTS
         return {

@@ -631,6 +631,28 @@ fn vmap_jac(c: &Ctx, count: usize, forward: bool) {
     report(c, &name, &s, None, None, &check);
 }
 
+/// Check rows 0, n/2 and n-1 of the n x n Hessian `got` against `W^T diag(d) W` (`w` row-major
+/// n x n), in f64 on the host.
+fn check_hessian_rows(name: &str, got: &Tensor, w: &[f32], d: &[f64]) {
+    let n = d.len();
+    let got = got.to_vec::<f32>();
+    for i in [0, n / 2, n - 1] {
+        let want: Vec<f64> = (0..n)
+            .map(|j| {
+                (0..n)
+                    .map(|k| w[k * n + i] as f64 * d[k] * w[k * n + j] as f64)
+                    .sum()
+            })
+            .collect();
+        check_close_host(
+            &format!("{name}: row {i} vs the closed form"),
+            &got[i * n..(i + 1) * n],
+            &want,
+            TOL,
+        );
+    }
+}
+
 /// `hessian(g)(x)` (jacfwd over jacrev), `g(x) = sum(tanh(W x))`, W n x n. Checked: rows 0,
 /// n/2 and n-1 against the closed form `W^T diag(-2 t (1 - t^2)) W`, `t = tanh(W x)`, in
 /// f64 on the host.
@@ -652,22 +674,7 @@ fn hessian_tanh(c: &Ctx, n: usize) {
             -2.0 * t * (1.0 - t * t)
         })
         .collect();
-    let got = out.to_vec::<f32>();
-    for i in [0, n / 2, n - 1] {
-        let want: Vec<f64> = (0..n)
-            .map(|j| {
-                (0..n)
-                    .map(|k| hw[k * n + i] as f64 * d[k] * hw[k * n + j] as f64)
-                    .sum()
-            })
-            .collect();
-        check_close_host(
-            &format!("hessian_{n}: row {i} vs the closed form"),
-            &got[i * n..(i + 1) * n],
-            &want,
-            TOL,
-        );
-    }
+    check_hessian_rows(&format!("hessian_{n}"), &out, &hw, &d);
     let check = output_check([&out]);
     drop(out);
     let s = measure(call);
@@ -847,22 +854,7 @@ fn hessian_twice(c: &Ctx, n: usize, forward: bool) {
             2.0 * (1.0 - t * t) * (1.0 - 3.0 * t * t)
         })
         .collect();
-    let got = out.to_vec::<f32>();
-    for i in [0, n / 2, n - 1] {
-        let want: Vec<f64> = (0..n)
-            .map(|j| {
-                (0..n)
-                    .map(|k| hw[k * n + i] as f64 * d[k] * hw[k * n + j] as f64)
-                    .sum()
-            })
-            .collect();
-        check_close_host(
-            &format!("{name}: row {i} vs the closed form"),
-            &got[i * n..(i + 1) * n],
-            &want,
-            TOL,
-        );
-    }
+    check_hessian_rows(&name, &out, &hw, &d);
     let check = output_check([&out]);
     drop(out);
     let s = measure(call);

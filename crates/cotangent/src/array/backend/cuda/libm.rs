@@ -3,10 +3,10 @@
 //! implementations use only IEEE operations, so the host's values do not depend on the
 //! platform's C library either).
 //!
-//! Checked against the `libm` crate 0.2.16 by compiling this text as C (gcc,
-//! `-ffp-contract=off`, the intrinsics as plain operations): identical bits on all 2^24 inputs
-//! of Box-Muller's f32 grid and on 2*10^7 of its f64 inputs; on the device by
-//! `normals_are_the_hosts_bit_for_bit` (`random.rs`).
+//! Checked against the `libm` crate by compiling this text as C (`cc -ffp-contract=off`, the
+//! intrinsics as plain operations; the test below): identical bits on all 2^24 inputs of
+//! Box-Muller's f32 grid and on 2*10^6 of its f64 inputs (2*10^7 once, by hand); on the device
+//! by `normals_are_the_hosts_bit_for_bit` (`random.rs`).
 
 /// CUDA C source, included in the random module ahead of its kernels.
 pub(crate) const LIBM: &str = r#"
@@ -263,3 +263,106 @@ __device__ __forceinline__ void ct_sincosf(float x, float* s, float* c) {
   else { *s = ct_k_sinf(DS(xd, p4)); *c = ct_k_cosf(DS(xd, p4)); }
 }
 "#;
+
+/// [`LIBM`] compiled as C for the host (the intrinsics as plain operations, no contraction)
+/// against the `libm` crate: skipped where no C compiler (`cc`) runs.
+#[cfg(test)]
+mod tests {
+    const HARNESS: &str = r#"
+#include <stdio.h>
+#include <string.h>
+typedef long long i64; typedef unsigned long long u64;
+#define __device__
+#define __forceinline__ static inline
+static inline double __dmul_rn(double a, double b) { return a * b; }
+static inline double __dadd_rn(double a, double b) { return a + b; }
+static inline double __dsub_rn(double a, double b) { return a - b; }
+static inline float __fmul_rn(float a, float b) { return a * b; }
+static inline float __fadd_rn(float a, float b) { return a + b; }
+static inline float __fsub_rn(float a, float b) { return a - b; }
+static inline i64 __double_as_longlong(double x) { i64 r; memcpy(&r, &x, 8); return r; }
+static inline double __longlong_as_double(i64 x) { double r; memcpy(&r, &x, 8); return r; }
+static inline unsigned __float_as_uint(float x) { unsigned r; memcpy(&r, &x, 4); return r; }
+static inline float __uint_as_float(unsigned x) { float r; memcpy(&r, &x, 4); return r; }
+@LIBM@
+static u64 h;
+static void mix(u64 v) { h ^= v; h *= 1099511628211ull; }
+int main(void) {
+  h = 1469598103934665603ull;
+  for (unsigned k = 0; k < (1u << 24); ++k) {
+    float u = (float)k * 0x1p-24f, s, c;
+    mix(__float_as_uint(ct_logf(1.0f - u)));
+    ct_sincosf(0x1.921fb6p+2f * u, &s, &c);
+    mix(__float_as_uint(s)); mix(__float_as_uint(c));
+  }
+  printf("%016llx\n", h);
+  h = 1469598103934665603ull;
+  u64 st = 12345;
+  for (unsigned k = 0; k < @N64@u; ++k) {
+    st = st * 6364136223846793005ull + 1442695040888963407ull;
+    double u = (double)(st >> 11) * 0x1p-53, s, c;
+    mix((u64)__double_as_longlong(ct_log(1.0 - u)));
+    ct_sincos(0x1.921fb54442d18p+2 * u, &s, &c);
+    mix((u64)__double_as_longlong(s)); mix((u64)__double_as_longlong(c));
+  }
+  printf("%016llx\n", h);
+  return 0;
+}
+"#;
+
+    /// The same walk with the `libm` crate: every f32 of Box-Muller's grid, `n64` f64 draws.
+    fn hashes(n64: u32) -> [u64; 2] {
+        let mut h = 1469598103934665603u64;
+        let mix = |h: &mut u64, v: u64| *h = (*h ^ v).wrapping_mul(1099511628211);
+        for k in 0..(1u32 << 24) {
+            let u = k as f32 * (1.0 / (1u32 << 24) as f32);
+            mix(&mut h, u64::from(libm::logf(1.0 - u).to_bits()));
+            let (s, c) = libm::sincosf(std::f32::consts::TAU * u);
+            mix(&mut h, u64::from(s.to_bits()));
+            mix(&mut h, u64::from(c.to_bits()));
+        }
+        let h32 = h;
+        h = 1469598103934665603;
+        let mut st = 12345u64;
+        for _ in 0..n64 {
+            st = st
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = (st >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+            mix(&mut h, libm::log(1.0 - u).to_bits());
+            let (s, c) = libm::sincos(std::f64::consts::TAU * u);
+            mix(&mut h, s.to_bits());
+            mix(&mut h, c.to_bits());
+        }
+        [h32, h]
+    }
+
+    #[test]
+    fn the_transcription_is_the_libm_crate_bit_for_bit() {
+        let n64 = 2_000_000u32;
+        let dir = std::env::temp_dir().join(format!("cotangent-libm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (src, exe) = (dir.join("libm.c"), dir.join("libm"));
+        let code = HARNESS
+            .replace("@LIBM@", super::LIBM)
+            .replace("@N64@", &n64.to_string());
+        std::fs::write(&src, code).unwrap();
+        let built = std::process::Command::new("cc")
+            .args(["-O2", "-ffp-contract=off", "-o"])
+            .arg(&exe)
+            .arg(&src)
+            .status();
+        if !built.is_ok_and(|s| s.success()) {
+            eprintln!("skipped: no C compiler (cc) to build the harness");
+            return;
+        }
+        let out = std::process::Command::new(&exe).output().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let got: Vec<u64> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| u64::from_str_radix(l, 16).unwrap())
+            .collect();
+        assert_eq!(got, hashes(n64), "f32 grid hash, f64 hash");
+    }
+}
